@@ -1,0 +1,31 @@
+// backend_select.cpp: see backend_select.h.
+#include "service/backend_select.h"
+
+#ifdef SF_WITH_CUDA
+#include "kernels/cuda_backend.h"
+#endif
+
+namespace sf::service {
+
+bool cuda_built() {
+#ifdef SF_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<model::Backend> make_backend(const std::string& kind, int cpu_threads) {
+  if (kind == "cpu") return model::make_cpu_backend(cpu_threads);
+  if (kind != "auto" && kind != "cuda")
+    throw model::BackendError("unknown backend '" + kind + "' (expected auto, cpu or cuda)");
+#ifdef SF_WITH_CUDA
+  if (cuda::device_count() > 0) return cuda::make_cuda_backend(0);
+  if (kind == "cuda") throw model::BackendError("backend 'cuda': no CUDA GPU is visible");
+#else
+  if (kind == "cuda") throw model::BackendError("backend 'cuda': this build has no CUDA backend");
+#endif
+  return model::make_cpu_backend(cpu_threads);
+}
+
+}  // namespace sf::service

@@ -1,0 +1,15 @@
+// commands.h: the `spamformer` subcommands. Each takes the arguments after
+// its name and returns the process exit status (0 ok, 1 failure, 2 usage).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sf::cli {
+
+int cmd_classify(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_import_hf(const std::vector<std::string>& args);
+int cmd_version(const std::vector<std::string>& args);
+
+}  // namespace sf::cli

@@ -1,0 +1,65 @@
+// main.cpp: the `spamformer` command: dispatches to a subcommand.
+//
+// Exit status: 0 success, 1 a failure the message explains (missing model
+// file, unreadable input, bad config), 2 a usage error.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "service/cli.h"
+#include "service/cmd_rules.h"
+#include "service/commands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+const Subcommand kSubcommands[] = {
+    {"classify", sf::cli::cmd_classify, "score messages (files or stdin), one JSON line each"},
+    {"eval", sf::cli::cmd_eval, "score a labelled manifest and report AUC, error rates, speed"},
+    {"import-hf", sf::cli::cmd_import_hf, "convert a Hugging Face BERT checkpoint to a model file"},
+    {"rules", sf::cli::cmd_rules, "list, change, test and what-if the business rules (SQLite)"},
+    {"version", sf::cli::cmd_version, "print version and build facts"},
+};
+
+void print_help(std::ostream& out) {
+  out << "usage: spamformer COMMAND [OPTIONS]\n\nSpamformer: spam classification with a "
+         "quantized transformer.\n\ncommands:\n";
+  for (const auto& c : kSubcommands) {
+    std::string n = c.name;
+    out << "  " << n << std::string(12 - n.size(), ' ') << c.summary << "\n";
+  }
+  out << "\n`spamformer COMMAND --help` describes each command.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help(std::cout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") args[0] = "version";
+  for (const auto& c : kSubcommands) {
+    if (args[0] != c.name) continue;
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+      return c.run(rest);
+    } catch (const sf::cli::UsageError& e) {
+      std::cerr << "spamformer " << c.name << ": " << e.what() << "\n"
+                << "(see `spamformer " << c.name << " --help`)\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "spamformer " << c.name << ": error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "spamformer: unknown command '" << args[0] << "'\n\n";
+  print_help(std::cerr);
+  return 2;
+}
