@@ -26,6 +26,7 @@
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_buffer.cuh"
+#include "kernels/device_scope.cuh"
 #include "kernels/ops.cuh"
 
 namespace sf::cuda {
@@ -38,23 +39,6 @@ using sf::model::Capabilities;
 using sf::model::Config;
 using sf::model::Model;
 using sf::model::ModelError;
-
-// Makes `device` current for the scope and restores the caller's device after.
-class DeviceScope {
- public:
-  explicit DeviceScope(int device) {
-    if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
-    if (previous_ != device) check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-  ~DeviceScope() {
-    if (previous_ >= 0) cudaSetDevice(previous_);
-  }
-
- private:
-  int previous_ = -1;
-};
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string out = "[";

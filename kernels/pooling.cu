@@ -5,7 +5,8 @@
 // memory; then each warp computes logits for some labels as a dot product with
 // the head's weight row, plus bias.
 // Promises: writes pooled[b] (hidden floats) and logits[b] (labels floats)
-// for every sequence b; sequences are non-empty (checked on the host).
+// for every non-empty sequence b (the backends check real sequences on the host;
+// empty ones only pad a CUDA-graph bucket and are skipped).
 // Failure: see ops.cuh (launch errors only).
 #include "kernels/cuda_check.cuh"
 #include "kernels/ops.cuh"
@@ -24,6 +25,7 @@ __global__ void pool_head_kernel(const float* __restrict__ x, const int32_t* __r
   const int b = blockIdx.x;
   const int start = offsets[b];
   const int len = offsets[b + 1] - start;
+  if (len == 0) return;  // an empty (padding) sequence of a CUDA-graph bucket: nothing to write
   const float* rows = x + static_cast<size_t>(start) * hidden;
   for (int c = threadIdx.x; c < hidden; c += kThreads) {
     float v;

@@ -226,6 +226,12 @@ Converted convert(iconv_t cd, std::string_view in, size_t max_out) {
   iconv(cd, nullptr, nullptr, &op, &ol);  // flush shift state of stateful encodings
   c.text.append(buf.data(), static_cast<size_t>(op - buf.data()));
   if (il > 0) c.truncated = true;
+  if (!utf8_valid(c.text)) {
+    // glibc writes 5- and 6-byte sequences for UCS-4 values above U+10FFFF: do not trust it.
+    std::string clean;
+    c.bad += utf8_append_sanitized(clean, c.text);
+    c.text = std::move(clean);
+  }
   cut_to(c, max_out);
   return c;
 }

@@ -48,7 +48,6 @@ std::string charset_detect(std::string_view bytes);
 // boundary) at `max_out` bytes; `*truncated` (if given) tells whether anything was cut.
 // A leading byte order mark is dropped.
 std::string to_utf8(std::string_view bytes, std::string_view declared, uint32_t& flags,
-                    size_t max_out = std::numeric_limits<size_t>::max(),
-                    bool* truncated = nullptr);
+                    size_t max_out = std::numeric_limits<size_t>::max(), bool* truncated = nullptr);
 
 }  // namespace sf::mail

@@ -32,9 +32,9 @@ bool one_of(std::string_view name, std::initializer_list<std::string_view> set) 
 // HTML tree-builder categories (WHATWG "parsing HTML documents") that decide how deep the
 // stack of open elements grows.
 bool is_void(std::string_view n) {
-  return one_of(n, {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                    "param", "source", "track", "wbr", "keygen", "frame", "basefont", "bgsound",
-                    "image", "isindex"});
+  return one_of(n, {"area",   "base",  "br",       "col",     "embed",  "hr",     "img",
+                    "input",  "link",  "meta",     "param",   "source", "track",  "wbr",
+                    "keygen", "frame", "basefont", "bgsound", "image",  "isindex"});
 }
 
 bool is_formatting(std::string_view n) {
@@ -43,43 +43,125 @@ bool is_formatting(std::string_view n) {
 }
 
 bool is_special(std::string_view n) {
-  return one_of(n, {"address", "applet", "area", "article", "aside", "base", "basefont",
-                    "bgsound", "blockquote", "body", "br", "button", "caption", "center", "col",
-                    "colgroup", "dd", "details", "dir", "div", "dl", "dt", "embed", "fieldset",
-                    "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2",
-                    "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "iframe",
-                    "img", "input", "isindex", "keygen", "li", "link", "listing", "main",
-                    "marquee", "menu", "meta", "nav", "noembed", "noframes", "noscript",
-                    "object", "ol", "p", "param", "plaintext", "pre", "script", "section",
-                    "select", "source", "style", "summary", "table", "tbody", "td", "template",
-                    "textarea", "tfoot", "th", "thead", "title", "tr", "track", "ul", "wbr",
-                    "xmp", "mi", "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject",
+  return one_of(n, {"address",
+                    "applet",
+                    "area",
+                    "article",
+                    "aside",
+                    "base",
+                    "basefont",
+                    "bgsound",
+                    "blockquote",
+                    "body",
+                    "br",
+                    "button",
+                    "caption",
+                    "center",
+                    "col",
+                    "colgroup",
+                    "dd",
+                    "details",
+                    "dir",
+                    "div",
+                    "dl",
+                    "dt",
+                    "embed",
+                    "fieldset",
+                    "figcaption",
+                    "figure",
+                    "footer",
+                    "form",
+                    "frame",
+                    "frameset",
+                    "h1",
+                    "h2",
+                    "h3",
+                    "h4",
+                    "h5",
+                    "h6",
+                    "head",
+                    "header",
+                    "hgroup",
+                    "hr",
+                    "html",
+                    "iframe",
+                    "img",
+                    "input",
+                    "isindex",
+                    "keygen",
+                    "li",
+                    "link",
+                    "listing",
+                    "main",
+                    "marquee",
+                    "menu",
+                    "meta",
+                    "nav",
+                    "noembed",
+                    "noframes",
+                    "noscript",
+                    "object",
+                    "ol",
+                    "p",
+                    "param",
+                    "plaintext",
+                    "pre",
+                    "script",
+                    "section",
+                    "select",
+                    "source",
+                    "style",
+                    "summary",
+                    "table",
+                    "tbody",
+                    "td",
+                    "template",
+                    "textarea",
+                    "tfoot",
+                    "th",
+                    "thead",
+                    "title",
+                    "tr",
+                    "track",
+                    "ul",
+                    "wbr",
+                    "xmp",
+                    "mi",
+                    "mo",
+                    "mn",
+                    "ms",
+                    "mtext",
+                    "annotation-xml",
+                    "foreignobject",
                     "desc"});
 }
 
 bool is_scope_boundary(std::string_view n) {
-  return one_of(n, {"applet", "caption", "html", "table", "td", "th", "marquee", "object",
-                    "template", "mi", "mo", "mn", "ms", "mtext", "annotation-xml",
-                    "foreignobject", "desc", "button"});
+  return one_of(
+      n, {"applet", "caption", "html", "table", "td", "th", "marquee", "object", "template", "mi",
+          "mo", "mn", "ms", "mtext", "annotation-xml", "foreignobject", "desc", "button"});
 }
 
 bool closes_p(std::string_view n) {
-  return one_of(n, {"address", "article", "aside", "blockquote", "center", "details", "dir",
-                    "div", "dl", "fieldset", "figcaption", "figure", "footer", "header",
-                    "hgroup", "main", "menu", "nav", "ol", "p", "section", "summary", "ul", "h1",
-                    "h2", "h3", "h4", "h5", "h6", "pre", "listing", "form", "table", "hr", "xmp",
-                    "plaintext", "li", "dd", "dt"});
+  return one_of(
+      n,
+      {"address", "article",  "aside",      "blockquote", "center",  "details", "dir",     "div",
+       "dl",      "fieldset", "figcaption", "figure",     "footer",  "header",  "hgroup",  "main",
+       "menu",    "nav",      "ol",         "p",          "section", "summary", "ul",      "h1",
+       "h2",      "h3",       "h4",         "h5",         "h6",      "pre",     "listing", "form",
+       "table",   "hr",       "xmp",        "plaintext",  "li",      "dd",      "dt"});
 }
 
 // Elements whose end tag pops everything above them when they are in scope (others use the
 // builder's "any other end tag" steps, which stop at any special element).
 bool ends_in_scope(std::string_view n) {
-  return one_of(n, {"address", "article", "aside", "blockquote", "button", "center", "details",
-                    "dir", "div", "dl", "fieldset", "figcaption", "figure", "footer", "header",
-                    "hgroup", "listing", "main", "menu", "nav", "ol", "pre", "section",
-                    "summary", "ul", "p", "dd", "dt", "applet", "marquee", "object", "table",
-                    "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "colgroup",
-                    "template"});
+  return one_of(n,
+                {"address", "article", "aside",   "blockquote", "button",     "center",  "details",
+                 "dir",     "div",     "dl",      "fieldset",   "figcaption", "figure",  "footer",
+                 "header",  "hgroup",  "listing", "main",       "menu",       "nav",     "ol",
+                 "pre",     "section", "summary", "ul",         "p",          "dd",      "dt",
+                 "applet",  "marquee", "object",  "table",      "tbody",      "thead",   "tfoot",
+                 "tr",      "td",      "th",      "caption",    "colgroup",   "template"});
 }
 
 // Elements whose start tag closes an open element of the same family.
@@ -97,8 +179,8 @@ int family(std::string_view n) {
 
 bool raw_text(std::string_view name) {
   // Not "noscript": gumbo parses without scripting, so its content is markup.
-  return one_of(name, {"script", "style", "textarea", "title", "xmp", "noembed", "noframes",
-                       "iframe"});
+  return one_of(name,
+                {"script", "style", "textarea", "title", "xmp", "noembed", "noframes", "iframe"});
 }
 
 // Position of "</name" (ASCII case-insensitive) at or after `from`; npos if none.
@@ -308,9 +390,7 @@ class Emitter {
   explicit Emitter(size_t max_out) : max_out_(max_out) {}
   bool full() const { return full_; }
   void space() { space_ = true; }
-  void line_break(int n = 1) {
-    newlines_ = std::max(newlines_, n);
-  }
+  void line_break(int n = 1) { newlines_ = std::max(newlines_, n); }
   void add_break() { ++newlines_; }
   void text(std::string_view s) {
     size_t i = 0;
@@ -362,17 +442,47 @@ class Emitter {
 
 bool is_block(GumboTag t) {
   switch (t) {
-    case GUMBO_TAG_ADDRESS: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_BODY: case GUMBO_TAG_CENTER: case GUMBO_TAG_DD:
-    case GUMBO_TAG_DETAILS: case GUMBO_TAG_DIR: case GUMBO_TAG_DIV:
-    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_FIELDSET: case GUMBO_TAG_FIGCAPTION:
-    case GUMBO_TAG_FIGURE: case GUMBO_TAG_FOOTER: case GUMBO_TAG_FORM: case GUMBO_TAG_H1:
-    case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4: case GUMBO_TAG_H5: case GUMBO_TAG_H6:
-    case GUMBO_TAG_HEADER: case GUMBO_TAG_HR: case GUMBO_TAG_LI: case GUMBO_TAG_MAIN:
-    case GUMBO_TAG_MENU: case GUMBO_TAG_NAV: case GUMBO_TAG_OL: case GUMBO_TAG_P:
-    case GUMBO_TAG_PRE: case GUMBO_TAG_SECTION: case GUMBO_TAG_SUMMARY: case GUMBO_TAG_TABLE:
-    case GUMBO_TAG_TR: case GUMBO_TAG_UL: case GUMBO_TAG_CAPTION: case GUMBO_TAG_OPTION:
-    case GUMBO_TAG_LEGEND: case GUMBO_TAG_TEXTAREA:
+    case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_ASIDE:
+    case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_BODY:
+    case GUMBO_TAG_CENTER:
+    case GUMBO_TAG_DD:
+    case GUMBO_TAG_DETAILS:
+    case GUMBO_TAG_DIR:
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_DL:
+    case GUMBO_TAG_DT:
+    case GUMBO_TAG_FIELDSET:
+    case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_FIGURE:
+    case GUMBO_TAG_FOOTER:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+    case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_HR:
+    case GUMBO_TAG_LI:
+    case GUMBO_TAG_MAIN:
+    case GUMBO_TAG_MENU:
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_SUMMARY:
+    case GUMBO_TAG_TABLE:
+    case GUMBO_TAG_TR:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_CAPTION:
+    case GUMBO_TAG_OPTION:
+    case GUMBO_TAG_LEGEND:
+    case GUMBO_TAG_TEXTAREA:
       return true;
     default:
       return false;

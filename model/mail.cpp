@@ -16,19 +16,34 @@ namespace sf::mail {
 namespace {
 
 constexpr std::array<const char*, kFlagCount> kFlagNames = {
-    "input_truncated",       "body_text_truncated",   "too_many_parts",
-    "too_deep",              "missing_boundary",      "unterminated_multipart",
-    "bad_base64",            "bad_quoted_printable",  "bad_encoded_word",
-    "unknown_charset",       "charset_detected",      "invalid_utf8",
-    "nul_in_headers",        "empty_message",         "no_text_body",
-    "html_only",             "malformed_header",      "header_truncated",
-    "unknown_transfer_encoding", "html_flattened",    "eight_bit_headers",
+    "input_truncated",
+    "body_text_truncated",
+    "too_many_parts",
+    "too_deep",
+    "missing_boundary",
+    "unterminated_multipart",
+    "bad_base64",
+    "bad_quoted_printable",
+    "bad_encoded_word",
+    "unknown_charset",
+    "charset_detected",
+    "invalid_utf8",
+    "nul_in_headers",
+    "empty_message",
+    "no_text_body",
+    "html_only",
+    "malformed_header",
+    "header_truncated",
+    "unknown_transfer_encoding",
+    "html_flattened",
+    "eight_bit_headers",
     "internal_error",
 };
 
-constexpr size_t kMaxBoundary = 200;      // longer "boundaries" are treated as missing
-constexpr size_t kMaxNameBytes = 255;     // of one attachment name
-constexpr size_t kGuessLines = 200;       // lines searched for a missing boundary
+constexpr size_t kMaxBoundary = 200;   // longer "boundaries" are treated as missing
+constexpr size_t kMaxNameBytes = 255;  // of one attachment name
+constexpr size_t kGuessLines = 200;    // lines searched for a missing boundary
+constexpr size_t kGuessSearches = 4;   // candidates checked for a recurrence in the body
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -125,6 +140,7 @@ bool looks_like_field(std::string_view line) {
 // field or that recurs. "" if there is none.
 std::string guess_boundary(std::string_view body) {
   size_t pos = 0;
+  size_t searches = 0;  // whole-body searches for a recurrence (each is linear)
   for (size_t n = 0; n < kGuessLines && pos < body.size(); ++n) {
     const Line l = line_at(body, pos);
     std::string_view line = body.substr(l.start, l.end - l.start);
@@ -135,7 +151,8 @@ std::string guess_boundary(std::string_view body) {
       const bool header_next =
           looks_like_field(body.substr(following.start, following.end - following.start));
       const std::string again = "\n" + std::string(line);
-      if (header_next || body.find(again, l.next) != std::string_view::npos) {
+      if (header_next ||
+          (searches++ < kGuessSearches && body.find(again, l.next) != std::string_view::npos)) {
         return std::string(candidate);
       }
     }

@@ -34,23 +34,24 @@
 namespace sf::mail {
 
 struct Limits {
-  size_t max_input_bytes = 2 << 20;  // bytes of the raw message parsed; rest ignored (kInputTruncated)
+  size_t max_input_bytes =
+      2 << 20;  // bytes of the raw message parsed; rest ignored (kInputTruncated)
   size_t max_body_text_bytes = 64 << 10;  // UTF-8 bytes of body text kept (kBodyTextTruncated)
   size_t max_parts = 100;                 // MIME parts visited (kTooManyParts)
   size_t max_depth = 8;                   // nested multipart/message levels (kTooDeep)
   size_t max_header_bytes = 64 << 10;     // per header field (kHeaderTruncated)
-  size_t max_html_bytes = 1 << 20;  // UTF-8 bytes of HTML given to the parser, all parts of
-                                    // a message together (kBodyTextTruncated)
+  size_t max_html_bytes = 1 << 20;        // UTF-8 bytes of HTML given to the parser, all parts of
+                                          // a message together (kBodyTextTruncated)
 };
 
 // The Flag bits and flag_names() are declared in model/mail_flags.h.
 
 struct Extracted {
-  std::string subject;    // decoded (RFC 2047), UTF-8, whitespace-collapsed
-  std::string from_name;  // display name of From, decoded, whitespace-collapsed
+  std::string subject;      // decoded (RFC 2047), UTF-8, whitespace-collapsed
+  std::string from_name;    // display name of From, decoded, whitespace-collapsed
   std::string from_domain;  // lower-cased domain of the From address
-  std::string body_text;  // UTF-8 text of every text part, HTML rendered to text; parts joined
-                          // by "\n"; blanks collapsed, at most one blank line in a row
+  std::string body_text;    // UTF-8 text of every text part, HTML rendered to text; parts joined
+                            // by "\n"; blanks collapsed, at most one blank line in a row
   std::vector<std::string> attachment_names;  // decoded file names (RFC 2047 / RFC 2231)
   uint32_t flags = 0;
   size_t parts = 0;  // MIME parts seen (the message itself counts as one)

@@ -34,9 +34,9 @@ enum Flag : uint32_t {
   kMalformedHeader = 1u << 16,       // a header line that is not a field; the body starts there
   kHeaderTruncated = 1u << 17,       // a header field longer than Limits::max_header_bytes
   kUnknownTransferEncoding = 1u << 18,  // Content-Transfer-Encoding not 7bit/8bit/binary/b64/qp
-  kHtmlFlattened = 1u << 19,         // HTML nested too deeply; inner tags dropped before parsing
-  kEightBitHeaders = 1u << 20,       // raw 8-bit header bytes that are not UTF-8
-  kInternalError = 1u << 21,         // an exception escaped extraction: a bug, please report
+  kHtmlFlattened = 1u << 19,            // HTML nested too deeply; inner tags dropped before parsing
+  kEightBitHeaders = 1u << 20,          // raw 8-bit header bytes that are not UTF-8
+  kInternalError = 1u << 21,            // an exception escaped extraction: a bug, please report
 };
 
 // Number of defined flag bits (bits above it are never set).

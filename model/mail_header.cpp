@@ -42,7 +42,8 @@ std::string_view trim(std::string_view s) {
 }
 
 bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 int hex_value(char c) {
@@ -96,8 +97,7 @@ std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-        hex_value(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
       i += 2;
     } else {
@@ -115,8 +115,8 @@ struct EncodedWord {
   size_t end = 0;  // position after "?="
 };
 
-// With `lenient`, the encoded text may hold blanks (spam tools write "=?big5?Q?a b?="); it may
-// never hold the start of another encoded word.
+// With `lenient`, the encoded text may hold blanks (spam tools write "=?big5?Q?a b?="). It
+// never holds the start of another encoded word ("=?" not followed by '=', which is B padding).
 bool parse_encoded_word(std::string_view raw, size_t i, bool lenient, EncodedWord& w) {
   if (raw.compare(i, 2, "=?") != 0) return false;
   const size_t cs = i + 2;
@@ -140,8 +140,8 @@ bool parse_encoded_word(std::string_view raw, size_t i, bool lenient, EncodedWor
       return true;
     }
     if (is_space(raw[e]) && !lenient) return false;
-    if (lenient && raw[e] == '=' && raw[e + 1] == '?' && e + 2 < raw.size() && raw[e + 2] != '=') {
-      return false;  // another encoded word starts here
+    if (raw[e] == '=' && raw[e + 1] == '?' && e + 2 < raw.size() && raw[e + 2] != '=') {
+      return false;  // another encoded word starts here (so all scans together stay linear)
     }
     ++e;
   }
@@ -150,8 +150,7 @@ bool parse_encoded_word(std::string_view raw, size_t i, bool lenient, EncodedWor
 
 // Converts a run of header bytes that was not encoded: ASCII and UTF-8 as is, else the
 // fallback charset (or detection).
-std::string decode_raw(std::string_view bytes, std::string_view fallback_charset,
-                       uint32_t& flags) {
+std::string decode_raw(std::string_view bytes, std::string_view fallback_charset, uint32_t& flags) {
   if (is_ascii(bytes) || utf8_valid(bytes)) return std::string(bytes);  // RFC 6532 allows UTF-8
   flags |= kEightBitHeaders;
   uint32_t charset_flags = 0;
@@ -399,8 +398,8 @@ std::string header_decode(std::string_view raw, std::string_view fallback_charse
       continue;
     }
     size_t j = i + 1;
-    while (j < raw.size() && !is_space(raw[j]) && !(raw[j] == '=' && j + 1 < raw.size() &&
-                                                    raw[j + 1] == '?')) {
+    while (j < raw.size() && !is_space(raw[j]) &&
+           !(raw[j] == '=' && j + 1 < raw.size() && raw[j + 1] == '?')) {
       ++j;
     }
     add_literal(pending_space);
@@ -421,8 +420,7 @@ std::string header_decode(std::string_view raw, std::string_view fallback_charse
   return out;
 }
 
-Address address_parse(std::string_view raw, std::string_view fallback_charset,
-                      uint32_t& flags) {
+Address address_parse(std::string_view raw, std::string_view fallback_charset, uint32_t& flags) {
   // Find the first angle address and the first comment outside quoted strings.
   size_t lt = std::string_view::npos;
   size_t comment_start = std::string_view::npos;

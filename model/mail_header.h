@@ -64,8 +64,7 @@ std::string field_param_text(const FieldValue& field, std::string_view name,
 // adjacent encoded words dropped; adjacent words of one charset joined before conversion so a
 // character split across words survives), raw 8-bit bytes read as UTF-8 if valid, else as
 // `fallback_charset`, else detected. Returns valid UTF-8, whitespace not collapsed.
-std::string header_decode(std::string_view raw, std::string_view fallback_charset,
-                          uint32_t& flags);
+std::string header_decode(std::string_view raw, std::string_view fallback_charset, uint32_t& flags);
 
 // The first address of a From field: its display name (decoded, unquoted) and lower-cased domain.
 struct Address {

@@ -324,6 +324,14 @@ std::optional<Decision> evaluate_before_model(const Context& ctx, const RuleSet&
   return run(ctx, rules, Phase::before_model);
 }
 
+EffectiveThresholds effective_thresholds(const RuleSet& rules, std::string_view recipient) {
+  Context ctx;
+  ctx.recipient = std::string(recipient);
+  View v{ctx, Address{}, normalize_address(recipient)};
+  Effective e = thresholds_for(v, rules.compiled());
+  return {e.spam_d, e.suspect_d, *e.spam_from, *e.suspect_from};
+}
+
 std::string outcome(const std::vector<Action>& actions) {
   std::string s;
   for (const auto& a : actions) {

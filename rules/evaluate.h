@@ -65,6 +65,15 @@ inline bool needs_model(const Context& ctx, const RuleSet& rules) {
   return !evaluate_before_model(ctx, rules).has_value();
 }
 
+// The band edges in effect for a recipient (user, else domain, else global,
+// else the defaults), with the scope each came from ("domain example.com").
+struct EffectiveThresholds {
+  double spam = kDefaultSpam;
+  double suspect = kDefaultSuspect;
+  std::string spam_from, suspect_from;
+};
+EffectiveThresholds effective_thresholds(const RuleSet& rules, std::string_view recipient);
+
 // "move Junk; flag $Suspect" or "deliver": what the decision does to the
 // message, leaving out headers and skip-model. Used to compare decisions.
 std::string outcome(const std::vector<Action>& actions);

@@ -1,12 +1,13 @@
 // config.cpp: see config.h.
 #include "service/config.h"
 
+#include <toml++/toml.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <initializer_list>
 #include <map>
 #include <set>
-#include <toml++/toml.h>
 
 namespace sf::service {
 namespace {
@@ -71,8 +72,8 @@ void read_choice(const toml::table& t, const std::string& origin, const char* ta
   fail(origin, std::string(table) + "." + key, "\"" + out + "\" is not one of " + list);
 }
 
-void read_bool(const toml::table& t, const std::string& origin, const char* table,
-               const char* key, bool& out) {
+void read_bool(const toml::table& t, const std::string& origin, const char* table, const char* key,
+               bool& out) {
   const toml::node* n = t[table][key].node();
   if (!n) return;
   if (!n->is_boolean()) fail(origin, std::string(table) + "." + key, "must be true or false");
@@ -87,8 +88,9 @@ void read_double(const toml::table& t, const std::string& origin, const char* ta
   if (!n->is_number()) fail(origin, name, "must be a number");
   double v = *n->value<double>();
   if (!(v >= lo && v <= hi))
-    fail(origin, name, std::to_string(v) + " is outside [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
+    fail(
+        origin, name,
+        std::to_string(v) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   out = v;
 }
 

@@ -22,9 +22,9 @@ struct ConfigError : std::runtime_error {
 };
 
 // The daemon (`spamformer serve`); see config/spamformer.toml for every key.
-struct ServerConfig {  // [server]
-  int io_threads = 2;            // threads running the network I/O (0: all cores)
-  int prep_threads = 0;          // threads extracting and tokenizing mail (0: all cores)
+struct ServerConfig {               // [server]
+  int io_threads = 2;               // threads running the network I/O (0: all cores)
+  int prep_threads = 0;             // threads extracting and tokenizing mail (0: all cores)
   int shutdown_timeout_ms = 30000;  // SIGTERM: time in-flight requests get to finish
   std::string log_level = "info";   // debug | info | warn | error
   bool log_scans = true;            // one log line per scanned message (never its content)
@@ -32,15 +32,15 @@ struct ServerConfig {  // [server]
   std::string rules_db;             // rule store (rules/); empty: the built-in default policy
 };
 
-struct SchedulerConfig {  // [scheduler]
-  int max_batch = 32;          // sequences per backend call
-  int max_wait_us = 2000;      // a partial batch waits at most this long for company
-  int queue_capacity = 1024;   // messages waiting for the backend; beyond: queue_full
-  int deadline_ms = 5000;      // per message, from arrival to verdict; beyond: deadline
+struct SchedulerConfig {                // [scheduler]
+  int max_batch = 32;                   // sequences per backend call
+  int max_wait_us = 2000;               // a partial batch waits at most this long for company
+  int queue_capacity = 1024;            // messages waiting for the backend; beyond: queue_full
+  int deadline_ms = 5000;               // per message, from arrival to verdict; beyond: deadline
   std::string failure_policy = "open";  // "open": pass unchecked; "closed": tempfail
 };
 
-struct VerdictConfig {  // [verdict]: the default policy (used until a rules_db is set)
+struct VerdictConfig {              // [verdict]: the default policy (used until a rules_db is set)
   double spam_threshold = 0.90;     // p >= this: spam
   double suspect_threshold = 0.50;  // suspect_threshold <= p < spam_threshold: suspect
   std::string spam_folder = "Junk";
@@ -49,32 +49,32 @@ struct VerdictConfig {  // [verdict]: the default policy (used until a rules_db 
 
 struct SpamdConfig {  // [spamd]: SPAMC/1.5 (SpamAssassin's spamd protocol)
   std::vector<std::string> listen{"127.0.0.1:7830"};  // host:port; empty list: no TCP
-  std::string socket;                // Unix socket path; empty: none
-  int socket_mode = 0660;            // permissions of the Unix socket
+  std::string socket;                                 // Unix socket path; empty: none
+  int socket_mode = 0660;                             // permissions of the Unix socket
   int64_t max_message_bytes = 10 << 20;
-  int max_header_bytes = 16384;      // request line + headers
-  int read_timeout_ms = 30000;       // to receive one whole request
-  int write_timeout_ms = 30000;      // to send one whole response
-  int max_connections = 1024;        // at once, over all spamd listeners
+  int max_header_bytes = 16384;  // request line + headers
+  int read_timeout_ms = 30000;   // to receive one whole request
+  int write_timeout_ms = 30000;  // to send one whole response
+  int max_connections = 1024;    // at once, over all spamd listeners
 };
 
 struct HttpConfig {  // [http]: the JSON API (Boost.Beast)
   std::vector<std::string> listen{"127.0.0.1:7831"};
-  std::string token_file;            // bearer token (first line); empty: loopback only, no admin
+  std::string token_file;  // bearer token (first line); empty: loopback only, no admin
   int64_t max_body_bytes = 10 << 20;
   int max_header_bytes = 16384;
-  int read_timeout_ms = 30000;       // to receive one whole request
+  int read_timeout_ms = 30000;  // to receive one whole request
   int write_timeout_ms = 30000;
-  int idle_timeout_ms = 60000;       // keep-alive: wait for the next request
+  int idle_timeout_ms = 60000;  // keep-alive: wait for the next request
   int max_connections = 1024;
 };
 
 struct Config {
   std::string source = "(built-in defaults)";  // file the values came from
   // [model]
-  std::string model_path;   // empty: default_model_path()
-  int cpu_threads = 0;      // 0: all cores
-  int batch_size = 16;      // sequences per backend call in batch commands
+  std::string model_path;  // empty: default_model_path()
+  int cpu_threads = 0;     // 0: all cores
+  int batch_size = 16;     // sequences per backend call in batch commands
   // [limits]
   mail::Limits limits;
   ServerConfig server;

@@ -24,8 +24,8 @@ std::string percent_decode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
       i += 2;
     } else {
@@ -102,8 +102,9 @@ RouteMatch route_request(std::string_view method, std::string_view target) {
   for (const auto& r : kRoutes) {
     if (r.path != path) continue;
     m.admin = r.admin;
-    m.route = (r.method == method || (r.method == "GET" && method == "HEAD")) ? r.route
-                                                                              : HttpRoute::bad_method;
+    m.route = (r.method == method || (r.method == "GET" && method == "HEAD"))
+                  ? r.route
+                  : HttpRoute::bad_method;
     return m;
   }
   m.route = HttpRoute::not_found;
@@ -184,7 +185,8 @@ nlohmann::json scan_json(const ScanResult& r) {
   j["flags"] = r.flags;
   j["tokens"] = r.tokens;
   nlohmann::json headers = nlohmann::json::array();
-  for (const auto& h : verdict_headers(r)) headers.push_back({{"name", h.name}, {"value", h.value}});
+  for (const auto& h : verdict_headers(r))
+    headers.push_back({{"name", h.name}, {"value", h.value}});
   j["headers"] = headers;
   j["timings_ms"] = {{"prepare", round3(r.timings.prepare_ms)},
                      {"queue", round3(r.timings.queue_ms)},
@@ -193,7 +195,9 @@ nlohmann::json scan_json(const ScanResult& r) {
   return j;
 }
 
-HttpReply scan_reply(const ScanResult& r) { return json_reply(r.tempfail ? 503 : 200, scan_json(r)); }
+HttpReply scan_reply(const ScanResult& r) {
+  return json_reply(r.tempfail ? 503 : 200, scan_json(r));
+}
 
 HttpReply checkv2_reply(const ScanResult& r) {
   nlohmann::json j;

@@ -24,20 +24,28 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "service/scan.h"
 
 namespace sf::service {
 
-enum class HttpRoute { scan, feedback, checkv2, healthz, readyz, metrics, reload, not_found,
-                       bad_method };
+enum class HttpRoute {
+  scan,
+  feedback,
+  checkv2,
+  healthz,
+  readyz,
+  metrics,
+  reload,
+  not_found,
+  bad_method
+};
 
 struct RouteMatch {
   HttpRoute route = HttpRoute::not_found;

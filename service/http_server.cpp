@@ -71,8 +71,8 @@ asio::awaitable<void> HttpAdapter::serve(TcpStream stream, Peer peer) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(hc.max_header_bytes));
     parser.body_limit(static_cast<std::uint64_t>(hc.max_body_bytes));
-    stream.expires_after(std::chrono::milliseconds(first_request ? hc.read_timeout_ms
-                                                                 : hc.idle_timeout_ms));
+    stream.expires_after(
+        std::chrono::milliseconds(first_request ? hc.read_timeout_ms : hc.idle_timeout_ms));
     first_request = false;
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
@@ -122,8 +122,8 @@ asio::awaitable<void> HttpAdapter::serve(TcpStream stream, Peer peer) {
     const bool keep_alive = req.keep_alive();
     RouteMatch m = route_request(std::string(req.method_string()), std::string(req.target()));
     HttpReply reply;
-    if (auto denied = check_auth(m, peer.loopback, std::string(req[http::field::authorization]),
-                                 token())) {
+    if (auto denied =
+            check_auth(m, peer.loopback, std::string(req[http::field::authorization]), token())) {
       reply = *denied;
     } else {
       switch (m.route) {
@@ -192,8 +192,9 @@ asio::awaitable<void> HttpAdapter::serve(TcpStream stream, Peer peer) {
             failure = e.what();
           }
           if (failure.empty()) {
-            log_event(LogLevel::info, "feedback",
-                      {{"interface", "http"}, {"label", f.label}, {"user", printable(f.user, 100)}});
+            log_event(
+                LogLevel::info, "feedback",
+                {{"interface", "http"}, {"label", f.label}, {"user", printable(f.user, 100)}});
             reply = json_reply(200, {{"stored", true}, {"label", f.label}});
           } else {
             log_event(LogLevel::error, "feedback_failed",

@@ -9,6 +9,7 @@
 #include "service/cli.h"
 #include "service/cmd_rules.h"
 #include "service/commands.h"
+#include "service/train_commands.h"
 
 namespace {
 
@@ -22,6 +23,8 @@ const Subcommand kSubcommands[] = {
     {"classify", sf::cli::cmd_classify, "score messages (files or stdin), one JSON line each"},
     {"eval", sf::cli::cmd_eval, "score a labelled manifest and report AUC, error rates, speed"},
     {"import-hf", sf::cli::cmd_import_hf, "convert a Hugging Face BERT checkpoint to a model file"},
+    {"prepare-data", sf::cli::cmd_prepare_data, " tokenize labelled mail into a token cache"},
+    {"train", sf::cli::cmd_train, "train and calibrate a model on a token cache"},
     {"rules", sf::cli::cmd_rules, "list, change, test and what-if the business rules (SQLite)"},
     {"version", sf::cli::cmd_version, "print version and build facts"},
 };

@@ -46,6 +46,19 @@ void for_each_header_line(std::string_view m, size_t section_end, F f) {
   }
 }
 
+// Where our headers go: the start of the empty line ending the header
+// section, or the end of a message without one.
+size_t insertion_point(std::string_view m) {
+  const size_t end = header_section_end(m);
+  std::string_view head = m.substr(0, end);
+  if (head.size() >= 2 && head.substr(head.size() - 2) == "\r\n" &&
+      (head.size() == 2 || head[head.size() - 3] == '\n'))
+    return end - 2;
+  if (!head.empty() && head.back() == '\n' && (head.size() == 1 || head[head.size() - 2] == '\n'))
+    return end - 1;
+  return end;
+}
+
 std::string one_line(std::string_view v) {
   std::string out(v);
   for (char& c : out)
@@ -57,23 +70,34 @@ std::string one_line(std::string_view v) {
 
 std::string_view verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::ham: return "ham";
-    case Verdict::suspect: return "suspect";
-    case Verdict::spam: return "spam";
-    case Verdict::unchecked: return "unchecked";
+    case Verdict::ham:
+      return "ham";
+    case Verdict::suspect:
+      return "suspect";
+    case Verdict::spam:
+      return "spam";
+    case Verdict::unchecked:
+      return "unchecked";
   }
   return "?";
 }
 
 std::string_view unchecked_name(Unchecked u) {
   switch (u) {
-    case Unchecked::none: return "none";
-    case Unchecked::deadline: return "deadline";
-    case Unchecked::queue_full: return "queue_full";
-    case Unchecked::backend_error: return "backend_error";
-    case Unchecked::not_ready: return "not_ready";
-    case Unchecked::prepare_error: return "prepare_error";
-    case Unchecked::shutdown: return "shutdown";
+    case Unchecked::none:
+      return "none";
+    case Unchecked::deadline:
+      return "deadline";
+    case Unchecked::queue_full:
+      return "queue_full";
+    case Unchecked::backend_error:
+      return "backend_error";
+    case Unchecked::not_ready:
+      return "not_ready";
+    case Unchecked::prepare_error:
+      return "prepare_error";
+    case Unchecked::shutdown:
+      return "shutdown";
   }
   return "?";
 }
@@ -101,8 +125,8 @@ std::vector<Header> verdict_headers(const ScanResult& r) {
   std::string model = r.model.empty() ? "none" : r.model;
   if (r.verdict == Verdict::unchecked) {
     h.push_back({"X-Spam-Status", "unchecked"});
-    h.push_back({"X-Spamformer", "unchecked reason=" + std::string(unchecked_name(r.reason)) +
-                                     " model=" + model});
+    h.push_back({"X-Spamformer",
+                 "unchecked reason=" + std::string(unchecked_name(r.reason)) + " model=" + model});
     return h;
   }
   const bool spam = r.verdict == Verdict::spam;
@@ -158,8 +182,7 @@ std::string strip_our_headers(std::string_view m) {
       size_t colon = text.find(':');
       if (colon != std::string_view::npos) {
         std::string_view name = text.substr(0, colon);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
-          name.remove_suffix(1);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
         for (const auto& ours : our_header_names())
           if (iequals(name, ours)) dropping = true;
       }
@@ -177,22 +200,14 @@ std::string rewrite_message(std::string_view message, const std::vector<Header>&
   std::string m = strip_our_headers(message);
   const std::string_view eol = line_ending(m);
   std::string block;
-  for (const auto& h : headers) block += one_line(h.name) + ": " + one_line(h.value) + std::string(eol);
+  for (const auto& h : headers)
+    block += one_line(h.name) + ": " + one_line(h.value) + std::string(eol);
   // Insert before the empty line that ends the header section (or at the end
-  // of a message that has none).
-  size_t end = header_section_end(m);
-  size_t at = end;
-  if (end >= 1 && end <= m.size()) {
-    std::string_view tail = std::string_view(m).substr(0, end);
-    if (tail.size() >= 2 && tail.substr(tail.size() - 2) == "\r\n" &&
-        (tail.size() == 2 || tail[tail.size() - 3] == '\n'))
-      at = end - 2;
-    else if (!tail.empty() && tail.back() == '\n' && (tail.size() == 1 || tail[tail.size() - 2] == '\n'))
-      at = end - 1;
-  }
+  // of a message that has none, after giving its last line a line break).
+  size_t at = insertion_point(m);
   if (at == m.size() && !m.empty() && m.back() != '\n') {
     m += eol;
-    at = m.size();
+    at = insertion_point(m);
   }
   m.insert(at, block);
   return m;
@@ -200,7 +215,7 @@ std::string rewrite_message(std::string_view message, const std::vector<Header>&
 
 std::string printable(std::string_view text, size_t max) {
   std::string out;
-  for (unsigned char c : text.substr(0, max)) out += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+  for (unsigned char c : text.substr(0, max)) out += (c < 0x20 || c >= 0x7f) ? '?' : char(c);
   if (text.size() > max) out += "...";
   return out;
 }

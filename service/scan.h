@@ -36,15 +36,22 @@ struct ScanRequest {
   std::string interface;  // "spamd", "http", "milter", ...: metrics and logs
   std::string message;    // the raw RFC 822 message
   Envelope envelope;
-  std::string id;         // request id for the logs (set by the engine if empty)
+  std::string id;  // request id for the logs (set by the engine if empty)
 };
 
 enum class Verdict { ham, suspect, spam, unchecked };
 std::string_view verdict_name(Verdict v);
 
 // Why a message was not scored.
-enum class Unchecked { none, deadline, queue_full, backend_error, not_ready, prepare_error,
-                       shutdown };
+enum class Unchecked {
+  none,
+  deadline,
+  queue_full,
+  backend_error,
+  not_ready,
+  prepare_error,
+  shutdown
+};
 std::string_view unchecked_name(Unchecked u);
 
 struct Timings {
@@ -66,7 +73,7 @@ struct ScanResult {
   std::string model;                   // model name
   std::vector<std::string> flags;      // what extraction found wrong with the message
   int tokens = 0;
-  int batch_size = 0;                  // sequences in the backend call that scored it
+  int batch_size = 0;  // sequences in the backend call that scored it
   Timings timings;
 };
 
@@ -106,7 +113,8 @@ std::string strip_our_headers(std::string_view message);
 // Header values are made single-line (CR and LF become spaces).
 std::string rewrite_message(std::string_view message, const std::vector<Header>& headers);
 
-// Printable, bounded copy of untrusted text for logs (control bytes -> '?').
+// Printable ASCII, bounded copy of untrusted text for logs and protocol replies
+// (control and non-ASCII bytes -> '?').
 std::string printable(std::string_view text, size_t max = 200);
 
 }  // namespace sf::service

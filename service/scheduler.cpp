@@ -18,7 +18,9 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 Scheduler::Scheduler(std::vector<std::shared_ptr<model::Backend>> replicas, model::Config config,
                      SchedulerOptions options, Metrics* metrics)
-    : replicas_(std::move(replicas)), config_(std::move(config)), metrics_(metrics),
+    : replicas_(std::move(replicas)),
+      config_(std::move(config)),
+      metrics_(metrics),
       options_(options) {
   if (replicas_.empty()) throw std::invalid_argument("Scheduler: no backend replica");
   for (const auto& r : replicas_) {

@@ -50,10 +50,10 @@ enum class ScoreStatus { ok, deadline, backend_error };
 struct ScoreOutcome {
   ScoreStatus status = ScoreStatus::ok;
   float probability = -1;
-  std::string error;       // backend_error: what the backend said
-  double queue_ms = 0;     // submit -> batch start
-  double model_ms = 0;     // the backend call
-  size_t batch_size = 0;   // sequences in that call
+  std::string error;      // backend_error: what the backend said
+  double queue_ms = 0;    // submit -> batch start
+  double model_ms = 0;    // the backend call
+  size_t batch_size = 0;  // sequences in that call
 };
 
 struct ScoreJob {

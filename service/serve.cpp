@@ -69,7 +69,8 @@ struct Daemon::Impl {
         try {
           if (bundle.poll_rules()) log_event(LogLevel::info, "rules_reloaded");
         } catch (const std::exception& e) {
-          log_event(LogLevel::error, "rules_reload_failed", {{"error", e.what()}, {"kept", "old rules"}});
+          log_event(LogLevel::error, "rules_reload_failed",
+                    {{"error", e.what()}, {"kept", "old rules"}});
         }
         asio::post(ioc, [this] { poll_rules(); });
       });
@@ -82,7 +83,8 @@ struct Daemon::Impl {
       ioc.stop();
       return;
     }
-    log_event(LogLevel::info, "shutdown", {{"signal", why}, {"open_connections", listeners->active()}});
+    log_event(LogLevel::info, "shutdown",
+              {{"signal", why}, {"open_connections", listeners->active()}});
     listeners->close();
     auto deadline = Clock::now() + std::chrono::milliseconds(config->server.shutdown_timeout_ms);
     drain(deadline);
@@ -176,9 +178,8 @@ int Daemon::run() {
   const Config& cfg = *d.config;
   set_log_level(parse_log_level(cfg.server.log_level));
   d.bundle = d.policies(cfg);
-  size_t prep = cfg.server.prep_threads > 0
-                    ? static_cast<size_t>(cfg.server.prep_threads)
-                    : std::max(1u, std::thread::hardware_concurrency());
+  size_t prep = cfg.server.prep_threads > 0 ? static_cast<size_t>(cfg.server.prep_threads)
+                                            : std::max(1u, std::thread::hardware_concurrency());
   d.engine = std::make_unique<ScanEngine>(d.ioc.get_executor(), prep, engine_options(cfg),
                                           d.bundle.policy, d.metrics);
   d.ctx = std::make_unique<DaemonContext>(*d.engine, d.metrics, d.config, d.bundle.feedback.get());
@@ -188,16 +189,21 @@ int Daemon::run() {
   std::vector<std::string> lines;
   if (!cfg.spamd.listen.empty() || !cfg.spamd.socket.empty()) {
     d.spamd = std::make_shared<SpamdAdapter>(*d.ctx);
-    for (const auto& a : cfg.spamd.listen) lines.push_back("spamd listening on " + d.listeners->add_tcp(d.spamd, a));
+    for (const auto& a : cfg.spamd.listen)
+      lines.push_back("spamd listening on " + d.listeners->add_tcp(d.spamd, a));
     if (!cfg.spamd.socket.empty())
       lines.push_back("spamd listening on " +
                       d.listeners->add_unix(d.spamd, cfg.spamd.socket, cfg.spamd.socket_mode));
   }
   if (!cfg.http.listen.empty()) {
     d.http = std::make_shared<HttpAdapter>(*d.ctx);
-    for (const auto& a : cfg.http.listen) lines.push_back("http listening on " + d.listeners->add_tcp(d.http, a));
+    for (const auto& a : cfg.http.listen)
+      lines.push_back("http listening on " + d.listeners->add_tcp(d.http, a));
   }
-  if (lines.empty()) throw ConfigError(cfg.source + ": no interface to serve (spamd.listen, spamd.socket and http.listen are all empty)");
+  if (lines.empty())
+    throw ConfigError(
+        cfg.source +
+        ": no interface to serve (spamd.listen, spamd.socket and http.listen are all empty)");
 
   d.signals = std::make_unique<asio::signal_set>(d.ioc, SIGTERM, SIGINT, SIGHUP);
   d.wait_signals();

@@ -33,7 +33,7 @@ struct ServeOptions {
   std::string config_path;  // "": resolve_config's search
   std::string model_path;   // "": config, else default_model_path()
   std::string backend = "auto";
-  int threads = -1;         // CPU backend threads; -1: config
+  int threads = -1;  // CPU backend threads; -1: config
 };
 
 // Loads the model (blocking; called on a background thread).

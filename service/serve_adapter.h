@@ -28,12 +28,12 @@
 namespace sf::service {
 
 using TcpStream = beast::tcp_stream;
-using LocalStream =
-    beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor, beast::unlimited_rate_policy>;
+using LocalStream = beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor,
+                                        beast::unlimited_rate_policy>;
 
 struct Peer {
-  std::string address;  // "127.0.0.1:53422", "unix"
-  std::string ip;       // "127.0.0.1"; empty for Unix sockets
+  std::string address;    // "127.0.0.1:53422", "unix"
+  std::string ip;         // "127.0.0.1"; empty for Unix sockets
   bool loopback = false;  // loopback TCP peers and Unix-socket peers
 };
 
@@ -42,9 +42,9 @@ struct Peer {
 struct FeedbackItem {
   std::string interface;  // "spamd", "http"
   std::string user;
-  std::string label;      // "spam" or "ham"
-  std::string message;    // the raw message (only its Message-ID is kept)
-  std::string message_id; // when the client names the message instead of sending it
+  std::string label;       // "spam" or "ham"
+  std::string message;     // the raw message (only its Message-ID is kept)
+  std::string message_id;  // when the client names the message instead of sending it
 };
 class FeedbackSink {
  public:

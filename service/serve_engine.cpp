@@ -59,8 +59,8 @@ ScanEngine::~ScanEngine() { stop(); }
 void ScanEngine::set_model(std::shared_ptr<const ModelHandle> model) {
   auto l = std::make_shared<Loaded>();
   l->model = model;
-  l->scheduler = std::make_unique<Scheduler>(model->replicas, model->config,
-                                             options().scheduler, &metrics_);
+  l->scheduler =
+      std::make_unique<Scheduler>(model->replicas, model->config, options().scheduler, &metrics_);
   Scheduler* s = l->scheduler.get();
   std::shared_ptr<Loaded> old;
   {
@@ -77,7 +77,9 @@ void ScanEngine::set_model(std::shared_ptr<const ModelHandle> model) {
   metrics_.set_backend(model->backend, model->device, model->name);
   metrics_.set_ready(true);
   log_event(LogLevel::info, "model_ready",
-            {{"model", model->name}, {"backend", model->backend}, {"device", model->device},
+            {{"model", model->name},
+             {"backend", model->backend},
+             {"device", model->device},
              {"replicas", model->replicas.size()}});
   // `old` drains its queue as it goes out of scope here (or in the last request holding it).
 }
@@ -193,7 +195,8 @@ void ScanEngine::scan(ScanRequest request, Done done) {
       });
     };
     switch (l->scheduler->submit(st)) {
-      case Scheduler::Submit::queued: return;
+      case Scheduler::Submit::queued:
+        return;
       case Scheduler::Submit::queue_full:
         if (st->claim()) finish_unchecked(st, Unchecked::queue_full, "");
         return;
@@ -233,7 +236,8 @@ void ScanEngine::finish(std::shared_ptr<State> st, ScanResult r) {
     r.flags = st->flags;
     r.tokens = st->tokens;
     r.timings.prepare_ms = st->prepare_ms;
-    r.timings.total_ms = std::chrono::duration<double, std::milli>(Clock::now() - st->start).count();
+    r.timings.total_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - st->start).count();
     const std::string outcome = r.tempfail ? "tempfail" : std::string(verdict_name(r.verdict));
     metrics_.count_request(st->request.interface, outcome);
     metrics_.observe_latency(st->request.interface, r.timings.total_ms / 1000.0);

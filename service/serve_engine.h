@@ -39,18 +39,18 @@ namespace sf::service {
 
 // What a message becomes before the model sees it.
 struct PreparedInput {
-  std::vector<int32_t> ids;         // [CLS] ... [SEP]
-  std::vector<std::string> flags;   // extraction flags (names)
+  std::vector<int32_t> ids;        // [CLS] ... [SEP]
+  std::vector<std::string> flags;  // extraction flags (names)
 };
 
 // A loaded model as the engine uses it.
 struct ModelHandle {
-  std::string name;                 // shown in headers and JSON ("spamformer-base")
+  std::string name;  // shown in headers and JSON ("spamformer-base")
   model::Config config;
   std::vector<std::shared_ptr<model::Backend>> replicas;  // load()ed; one thread each
   // Thread-safe; never throws on bad mail (exceptions become prepare_error).
   std::function<PreparedInput(std::string_view)> prepare;
-  std::string backend;              // capabilities().name
+  std::string backend;  // capabilities().name
   std::string device;
 };
 

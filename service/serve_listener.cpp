@@ -129,7 +129,8 @@ std::string Listeners::add_tcp(std::shared_ptr<Adapter> adapter, const std::stri
     e->tcp_acceptor->listen(asio::socket_base::max_listen_connections);
     auto bound = e->tcp_acceptor->local_endpoint();
     std::string ip = bound.address().to_string();
-    e->address = (bound.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(bound.port());
+    e->address =
+        (bound.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(bound.port());
   } catch (const std::exception& ex) {
     throw std::runtime_error(adapter->name() + ".listen: cannot listen on " + host_port + ": " +
                              ex.what());
@@ -138,7 +139,8 @@ std::string Listeners::add_tcp(std::shared_ptr<Adapter> adapter, const std::stri
   return e->address;
 }
 
-std::string Listeners::add_unix(std::shared_ptr<Adapter> adapter, const std::string& path, int mode) {
+std::string Listeners::add_unix(std::shared_ptr<Adapter> adapter, const std::string& path,
+                                int mode) {
   auto e = std::make_shared<Entry>(ioc_);
   e->adapter = adapter;
   e->counter = counter_for(adapter.get());
@@ -172,7 +174,8 @@ namespace {
 
 template <typename Acceptor, typename Stream, typename Socket, typename PeerFn>
 asio::awaitable<void> accept_loop(asio::io_context& ioc, Acceptor& acceptor,
-                                  std::shared_ptr<Adapter> adapter, std::shared_ptr<Counter> counter,
+                                  std::shared_ptr<Adapter> adapter,
+                                  std::shared_ptr<Counter> counter,
                                   std::shared_ptr<std::atomic<size_t>> active, Metrics* metrics,
                                   PeerFn peer_of) {
   for (;;) {
@@ -199,13 +202,16 @@ asio::awaitable<void> accept_loop(asio::io_context& ioc, Acceptor& acceptor,
             if (over) {
               log_limit(adapter->name() + ".max_connections", {{"peer", peer.address}});
               if (metrics) metrics->count_limit(adapter->name() + ".max_connections");
-              co_await adapter->refuse(Stream(std::move(s)), peer);
+              Stream stream(std::move(s));
+              co_await adapter->refuse(std::move(stream), peer);
             } else {
-              co_await adapter->serve(Stream(std::move(s)), peer);
+              Stream stream(std::move(s));
+              co_await adapter->serve(std::move(stream), peer);
             }
           } catch (const std::exception& e) {
-            log_event(LogLevel::error, "session_failed",
-                      {{"interface", adapter->name()}, {"peer", peer.address}, {"error", e.what()}});
+            log_event(
+                LogLevel::error, "session_failed",
+                {{"interface", adapter->name()}, {"peer", peer.address}, {"error", e.what()}});
           }
         },
         asio::detached);

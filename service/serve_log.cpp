@@ -24,10 +24,14 @@ std::map<std::string, LimitState, std::less<>> g_limits;
 
 std::string_view level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "info";
 }
@@ -63,13 +67,14 @@ void set_log_sink(std::function<void(const std::string&)> sink) {
 
 void log_event(LogLevel level, std::string_view event, nlohmann::json fields) {
   if (static_cast<int>(level) < g_level.load()) return;
-  nlohmann::json line = nlohmann::json::object();
+  nlohmann::ordered_json line = nlohmann::ordered_json::object();
   line["ts"] = timestamp();
   line["level"] = level_name(level);
   line["event"] = event;
   if (fields.is_object())
     for (auto& [k, v] : fields.items()) line[k] = v;
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text =
+      line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_sink) {
     g_sink(text);

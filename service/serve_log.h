@@ -24,7 +24,8 @@ LogLevel parse_log_level(std::string_view name);  // "info" etc.; unknown: info
 void set_log_level(LogLevel level);
 // Tests capture lines with a sink; nullptr restores standard error.
 void set_log_sink(std::function<void(const std::string&)> sink);
-void log_event(LogLevel level, std::string_view event, nlohmann::json fields = nlohmann::json::object());
+void log_event(LogLevel level, std::string_view event,
+               nlohmann::json fields = nlohmann::json::object());
 // A configured limit was hit (event "limit", field "limit": its config key).
 void log_limit(std::string_view limit, nlohmann::json fields = nlohmann::json::object());
 

@@ -30,7 +30,8 @@ const CommandSpec& spec() {
       "config/spamformer.toml and docs/daemon.md.",
       {
           {"config", "FILE", "config file (TOML)", "$SPAMFORMER_CONFIG or /etc/spamformer"},
-          {"model", "FILE", "model file (safetensors)", "config model.path, else $SPAMFORMER_MODEL"},
+          {"model", "FILE", "model file (safetensors)",
+           "config model.path, else $SPAMFORMER_MODEL"},
           {"backend", "KIND", "auto, cpu or cuda", "auto"},
           {"threads", "N", "CPU threads for the CPU backend (0: all cores)", "config"},
           {"check-config", "", "read and check the config, print nothing, exit", ""},
@@ -46,7 +47,8 @@ std::shared_ptr<const service::ModelHandle> load_model(const service::Config&,
   so.backend = o.backend;
   so.threads = o.threads;
   std::shared_ptr<service::Scorer> s = service::open_scorer(so);
-  if (!s->head_trained()) service::log_event(service::LogLevel::warn, "model_head", {{"note", s->head_warning()}});
+  if (!s->head_trained())
+    service::log_event(service::LogLevel::warn, "model_head", {{"note", s->head_warning()}});
   auto h = std::make_shared<service::ModelHandle>();
   h->name = std::filesystem::path(s->model_path).stem().string();
   h->config = s->model.config;
@@ -82,7 +84,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
   o.threads = static_cast<int>(a.get_int("threads", -1, 0, 1024));
   service::Config cfg = service::resolve_config(o.config_path);
   if (a.flag("check-config")) return 0;
-  const std::string model_path = !o.model_path.empty()       ? o.model_path
+  const std::string model_path = !o.model_path.empty()     ? o.model_path
                                  : !cfg.model_path.empty() ? cfg.model_path
                                                            : service::default_model_path();
   std::error_code ec;

@@ -89,7 +89,9 @@ void Metrics::observe_latency(std::string_view interface, double seconds) {
   h->observe(seconds);
 }
 
-void Metrics::observe_batch(size_t sequences) { batch_hist_.observe(static_cast<double>(sequences)); }
+void Metrics::observe_batch(size_t sequences) {
+  batch_hist_.observe(static_cast<double>(sequences));
+}
 
 void Metrics::count_unchecked(std::string_view reason) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -148,15 +150,16 @@ std::string Metrics::render() const {
   out += "# HELP spamformer_protocol_errors_total Malformed requests, by interface.\n";
   out += "# TYPE spamformer_protocol_errors_total counter\n";
   for (const auto& [k, v] : protocol_errors_)
-    out += "spamformer_protocol_errors_total{interface=\"" + label(k) + "\"} " +
-           std::to_string(v) + "\n";
+    out += "spamformer_protocol_errors_total{interface=\"" + label(k) + "\"} " + std::to_string(v) +
+           "\n";
   out += "# HELP spamformer_connections Connections open now, by interface.\n";
   out += "# TYPE spamformer_connections gauge\n";
   for (const auto& [k, v] : connections_)
     out += "spamformer_connections{interface=\"" + label(k) + "\"} " + std::to_string(v) + "\n";
   out += "# HELP spamformer_scan_seconds Arrival to verdict, by interface.\n";
   out += "# TYPE spamformer_scan_seconds histogram\n";
-  for (const auto& [k, h] : latency_) h.render(out, "spamformer_scan_seconds", "interface=\"" + label(k) + "\"");
+  for (const auto& [k, h] : latency_)
+    h.render(out, "spamformer_scan_seconds", "interface=\"" + label(k) + "\"");
   out += "# HELP spamformer_batch_size Sequences per backend call.\n";
   out += "# TYPE spamformer_batch_size histogram\n";
   batch_hist_.render(out, "spamformer_batch_size", "");

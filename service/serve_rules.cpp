@@ -60,7 +60,8 @@ class RulesPolicy final : public Policy {
   explicit RulesPolicy(std::shared_ptr<rules::RuleEngine> engine) : engine_(std::move(engine)) {}
   std::string name() const override { return "rules"; }
 
-  Decision decide(const ScanRequest& req, double p, const std::vector<std::string>&) const override {
+  Decision decide(const ScanRequest& req, double p,
+                  const std::vector<std::string>&) const override {
     const Envelope& e = req.envelope;
     rules::Context ctx;
     ctx.sender = e.sender;
@@ -135,9 +136,9 @@ PolicyBundle default_policies(const Config& c) {
   PolicyBundle b;
   if (c.server.rules_db.empty()) {
     b.policy = make_default_policy(c.verdict);
-    b.feedback = open_feedback(c.server.feedback_db.empty()
-                                   ? default_state_dir() + "/feedback.sqlite"
-                                   : c.server.feedback_db);
+    b.feedback =
+        open_feedback(c.server.feedback_db.empty() ? default_state_dir() + "/feedback.sqlite"
+                                                   : c.server.feedback_db);
     return b;
   }
   // The rules database must open: a daemon told to decide by rules never

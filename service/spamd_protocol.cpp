@@ -14,12 +14,23 @@ struct ExEntry {
   std::string_view name;
 };
 constexpr ExEntry kExTable[] = {
-    {kExOk, "EX_OK"},           {kExUsage, "EX_USAGE"},         {kExDataErr, "EX_DATAERR"},
-    {kExNoInput, "EX_NOINPUT"}, {kExNoUser, "EX_NOUSER"},       {kExNoHost, "EX_NOHOST"},
-    {kExUnavailable, "EX_UNAVAILABLE"}, {kExSoftware, "EX_SOFTWARE"}, {kExOsErr, "EX_OSERR"},
-    {kExOsFile, "EX_OSFILE"},   {kExCantCreat, "EX_CANTCREAT"}, {kExIoErr, "EX_IOERR"},
-    {kExTempFail, "EX_TEMPFAIL"}, {kExProtocol, "EX_PROTOCOL"}, {kExNoPerm, "EX_NOPERM"},
-    {kExConfig, "EX_CONFIG"},   {kExTimeout, "EX_TIMEOUT"},
+    {kExOk, "EX_OK"},
+    {kExUsage, "EX_USAGE"},
+    {kExDataErr, "EX_DATAERR"},
+    {kExNoInput, "EX_NOINPUT"},
+    {kExNoUser, "EX_NOUSER"},
+    {kExNoHost, "EX_NOHOST"},
+    {kExUnavailable, "EX_UNAVAILABLE"},
+    {kExSoftware, "EX_SOFTWARE"},
+    {kExOsErr, "EX_OSERR"},
+    {kExOsFile, "EX_OSFILE"},
+    {kExCantCreat, "EX_CANTCREAT"},
+    {kExIoErr, "EX_IOERR"},
+    {kExTempFail, "EX_TEMPFAIL"},
+    {kExProtocol, "EX_PROTOCOL"},
+    {kExNoPerm, "EX_NOPERM"},
+    {kExConfig, "EX_CONFIG"},
+    {kExTimeout, "EX_TIMEOUT"},
 };
 
 struct CommandEntry {
@@ -28,14 +39,10 @@ struct CommandEntry {
   bool has_body;
 };
 constexpr CommandEntry kCommands[] = {
-    {SpamdCommand::check, "CHECK", true},
-    {SpamdCommand::symbols, "SYMBOLS", true},
-    {SpamdCommand::report, "REPORT", true},
-    {SpamdCommand::report_ifspam, "REPORT_IFSPAM", true},
-    {SpamdCommand::skip, "SKIP", false},
-    {SpamdCommand::ping, "PING", false},
-    {SpamdCommand::process, "PROCESS", true},
-    {SpamdCommand::tell, "TELL", true},
+    {SpamdCommand::check, "CHECK", true},     {SpamdCommand::symbols, "SYMBOLS", true},
+    {SpamdCommand::report, "REPORT", true},   {SpamdCommand::report_ifspam, "REPORT_IFSPAM", true},
+    {SpamdCommand::skip, "SKIP", false},      {SpamdCommand::ping, "PING", false},
+    {SpamdCommand::process, "PROCESS", true}, {SpamdCommand::tell, "TELL", true},
     {SpamdCommand::headers, "HEADERS", true},
 };
 
@@ -231,9 +238,8 @@ std::variant<SpamdRequest, SpamdError> parse_spamd_head(std::string_view head,
       if (!valid_user(value)) return error(kExProtocol, "bad User header");
       req.user = std::string(value);
     } else if (iequals(key, "Compress")) {
-      return error(kExProtocol,
-                   "compressed requests (Compress: " + printable(value, 20) +
-                       ", spamc -z) are not supported; send the message uncompressed");
+      return error(kExProtocol, "compressed requests (Compress: " + printable(value, 20) +
+                                    ", spamc -z) are not supported; send the message uncompressed");
     } else if (iequals(key, "Message-class")) {
       if (iequals(value, "spam")) {
         req.message_class = "spam";
@@ -282,8 +288,7 @@ std::string spamd_report_text(const ScanResult& r) {
   std::string out = "Spamformer spamformer-" SPAMFORMER_VERSION " (model " +
                     (r.model.empty() ? std::string("none") : r.model) + ")\n\n";
   if (r.verdict == Verdict::unchecked) {
-    out += "The message was not checked (reason=" + std::string(unchecked_name(r.reason)) +
-           ").\n";
+    out += "The message was not checked (reason=" + std::string(unchecked_name(r.reason)) + ").\n";
     return out;
   }
   char line[512];
@@ -297,8 +302,7 @@ std::string spamd_report_text(const ScanResult& r) {
                 std::string(verdict_name(r.verdict)).c_str(), r.rule.c_str());
   out += line;
   for (const auto& f : r.flags) {
-    std::snprintf(line, sizeof line, " 0.0 %-22s message flag: %s\n", "SPAMFORMER_FLAG",
-                  f.c_str());
+    std::snprintf(line, sizeof line, " 0.0 %-22s message flag: %s\n", "SPAMFORMER_FLAG", f.c_str());
     out += line;
   }
   return out;
@@ -307,8 +311,8 @@ std::string spamd_report_text(const ScanResult& r) {
 std::string spamd_scan_reply(const SpamdRequest& req, const ScanResult& r,
                              std::string_view message) {
   if (r.tempfail)
-    return spamd_error_reply(
-        {kExTempFail, "message not checked (reason=" + std::string(unchecked_name(r.reason)) + ")"});
+    return spamd_error_reply({kExTempFail, "message not checked (reason=" +
+                                               std::string(unchecked_name(r.reason)) + ")"});
   switch (req.command) {
     case SpamdCommand::check:
       return ok_line() + spam_line(r) + "\r\n";

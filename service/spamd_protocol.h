@@ -47,7 +47,17 @@ enum ExCode : int {
 };
 std::string_view ex_name(int code);  // "EX_PROTOCOL"; "EX_UNKNOWN" for others
 
-enum class SpamdCommand { check, symbols, report, report_ifspam, skip, ping, process, tell, headers };
+enum class SpamdCommand {
+  check,
+  symbols,
+  report,
+  report_ifspam,
+  skip,
+  ping,
+  process,
+  tell,
+  headers
+};
 std::string_view spamd_command_name(SpamdCommand c);
 // Whether the command carries a message (Content-length and body).
 bool spamd_command_has_body(SpamdCommand c);
@@ -91,7 +101,8 @@ std::string spamd_pong_reply();
 // The reply to a scanning command for its result. `message` is the message
 // the client sent (PROCESS, HEADERS). A tempfail result (fail-closed policy)
 // becomes an EX_TEMPFAIL error reply.
-std::string spamd_scan_reply(const SpamdRequest& req, const ScanResult& r, std::string_view message);
+std::string spamd_scan_reply(const SpamdRequest& req, const ScanResult& r,
+                             std::string_view message);
 std::string spamd_tell_reply(bool did_set_local, bool did_remove_local);
 // The human-readable report of REPORT / REPORT_IFSPAM.
 std::string spamd_report_text(const ScanResult& r);

@@ -34,11 +34,17 @@ asio::awaitable<void> SpamdAdapter::serve(LocalStream stream, Peer peer) {
 }
 
 asio::awaitable<void> SpamdAdapter::refuse(TcpStream stream, Peer) {
-  co_await reply_and_close(stream, spamd_error_reply({kExTempFail, "too many connections"}), true);
+  {
+    const std::string reply = spamd_error_reply({kExTempFail, "too many connections"});
+    co_await reply_and_close(stream, reply, true);
+  }
 }
 
 asio::awaitable<void> SpamdAdapter::refuse(LocalStream stream, Peer) {
-  co_await reply_and_close(stream, spamd_error_reply({kExTempFail, "too many connections"}), true);
+  {
+    const std::string reply = spamd_error_reply({kExTempFail, "too many connections"});
+    co_await reply_and_close(stream, reply, true);
+  }
 }
 
 template <typename Stream>
@@ -92,7 +98,7 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
     if (ec == beast::error::timeout) {
       ctx_.metrics.count_limit("spamd.read_timeout_ms");
       log_limit("spamd.read_timeout_ms", {{"peer", peer.address}, {"stage", "head"}});
-      co_await reply_and_close(stream, spamd_error_reply({kExTimeout, "request timed out"}), false);
+      // The stream closed the socket when the time ran out: nothing to answer.
       co_return;
     }
     if (ec && buf.empty()) {  // connected and left: a health check, or a client gone
@@ -106,7 +112,10 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
       log_limit("spamd.max_header_bytes", {{"peer", peer.address}});
     }
     protocol_error(ctx_, peer, e);
-    co_await reply_and_close(stream, spamd_error_reply(e), !ec);
+    {
+      const std::string reply = spamd_error_reply(e);
+      co_await reply_and_close(stream, reply, !ec);
+    }
     co_return;
   }
 
@@ -120,12 +129,18 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
     } else {
       protocol_error(ctx_, peer, *e);
     }
-    co_await reply_and_close(stream, spamd_error_reply(*e), true);
+    {
+      const std::string reply = spamd_error_reply(*e);
+      co_await reply_and_close(stream, reply, true);
+    }
     co_return;
   }
   SpamdRequest req = std::get<SpamdRequest>(std::move(parsed));
   if (req.command == SpamdCommand::ping) {
-    co_await reply_and_close(stream, spamd_pong_reply(), false);
+    {
+      const std::string reply = spamd_pong_reply();
+      co_await reply_and_close(stream, reply, false);
+    }
     co_return;
   }
   if (req.command == SpamdCommand::skip) {
@@ -150,14 +165,17 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
     if (ec == beast::error::timeout) {
       ctx_.metrics.count_limit("spamd.read_timeout_ms");
       log_limit("spamd.read_timeout_ms", {{"peer", peer.address}, {"stage", "message"}});
-      co_await reply_and_close(stream, spamd_error_reply({kExTimeout, "request timed out"}), false);
+      // The stream closed the socket when the time ran out: nothing to answer.
       co_return;
     }
     SpamdError e{kExProtocol, "message shorter than Content-length (" +
-                                  std::to_string(message.size()) + " of " +
-                                  std::to_string(need) + " bytes)"};
+                                  std::to_string(message.size()) + " of " + std::to_string(need) +
+                                  " bytes)"};
     protocol_error(ctx_, peer, e);
-    co_await reply_and_close(stream, spamd_error_reply(e), false);
+    {
+      const std::string reply = spamd_error_reply(e);
+      co_await reply_and_close(stream, reply, false);
+    }
     co_return;
   }
 
@@ -165,8 +183,11 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
     bool did_set = false;
     if (req.set_local) {
       if (!ctx_.feedback) {
-        co_await reply_and_close(
-            stream, spamd_error_reply({kExUnavailable, "feedback store not configured"}), false);
+        {
+          const std::string reply =
+              spamd_error_reply({kExUnavailable, "feedback store not configured"});
+          co_await reply_and_close(stream, reply, false);
+        }
         co_return;
       }
       FeedbackItem item;
@@ -191,19 +212,26 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
       if (!did_set) {
         log_event(LogLevel::error, "feedback_failed",
                   {{"interface", "spamd"}, {"error", printable(failure, 300)}});
-        co_await reply_and_close(
-            stream, spamd_error_reply({kExUnavailable, "feedback could not be stored"}), false);
+        {
+          const std::string reply =
+              spamd_error_reply({kExUnavailable, "feedback could not be stored"});
+          co_await reply_and_close(stream, reply, false);
+        }
         co_return;
       }
       log_event(LogLevel::info, "feedback",
-                {{"interface", "spamd"}, {"label", req.message_class},
+                {{"interface", "spamd"},
+                 {"label", req.message_class},
                  {"user", printable(req.user, 100)}});
     }
     if (req.remove_local || req.remove_remote || req.set_remote)
       log_event(LogLevel::info, "feedback_ignored",
                 {{"interface", "spamd"},
                  {"detail", "Remove (forget) and remote databases are not supported"}});
-    co_await reply_and_close(stream, spamd_tell_reply(did_set, false), false);
+    {
+      const std::string reply = spamd_tell_reply(did_set, false);
+      co_await reply_and_close(stream, reply, false);
+    }
     co_return;
   }
 
@@ -214,7 +242,10 @@ asio::awaitable<void> SpamdAdapter::session(Stream& stream, const Peer& peer) {
   sr.envelope.client_ip = peer.ip;
   if (req.user.find('@') != std::string::npos) sr.envelope.recipients = {req.user};
   ScanResult result = co_await ctx_.engine.async_scan(std::move(sr), asio::use_awaitable);
-  co_await reply_and_close(stream, spamd_scan_reply(req, result, message), false);
+  {
+    const std::string reply = spamd_scan_reply(req, result, message);
+    co_await reply_and_close(stream, reply, false);
+  }
 }
 
 }  // namespace sf::service

@@ -3,8 +3,8 @@
 //
 // What it does: reads the request head (bounded by spamd.max_header_bytes)
 // and the message (bounded by spamd.max_message_bytes), all within
-// spamd.read_timeout_ms; runs CHECK, SYMBOLS, REPORT, REPORT_IFSPAM, PROCESS
-// and HEADERS through the ScanEngine, answers PING, drops SKIP, stores TELL
+// spamd.read_timeout_ms (else the connection is closed unanswered); runs CHECK, SYMBOLS, REPORT,
+// REPORT_IFSPAM, PROCESS and HEADERS through the ScanEngine, answers PING, drops SKIP, stores TELL
 // feedback (Message-class spam/ham with Set: local) through the
 // FeedbackSink; writes the reply within spamd.write_timeout_ms and closes.
 // Promises: malformed input gets the EX_* reply of spamd_protocol.h and a

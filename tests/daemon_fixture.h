@@ -77,7 +77,8 @@ inline service::PreparedInput test_prepare(std::string_view raw) {
   if (at != std::string_view::npos)
     for (size_t i = at + 2; i < raw.size() && raw[i] >= '0' && raw[i] <= '9'; ++i)
       p = p * 10 + (raw[i] - '0');
-  if (raw.find("THROW") != std::string_view::npos) throw std::runtime_error("injected prepare failure");
+  if (raw.find("THROW") != std::string_view::npos)
+    throw std::runtime_error("injected prepare failure");
   in.ids = {101, p, 102};
   if (raw.find("TRUNC") != std::string_view::npos) in.flags = {"input_truncated"};
   return in;

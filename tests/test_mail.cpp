@@ -31,8 +31,8 @@ TEST(MailStructure, AlternativePrefersPlainText) {
 }
 
 TEST(MailStructure, HtmlOnlyBodyIsRendered) {
-  const Extracted e = extract(simple_message("text/html; charset=utf-8",
-                                             "<html><body><p>Only html</p></body></html>\n"));
+  const Extracted e = extract(
+      simple_message("text/html; charset=utf-8", "<html><body><p>Only html</p></body></html>\n"));
   EXPECT_EQ(e.body_text, "Only html");
   EXPECT_TRUE(e.flags & kHtmlOnly);
 }
@@ -64,8 +64,9 @@ TEST(MailStructure, NestedMixedCollectsAttachmentNamesNotTheirText) {
   EXPECT_FALSE(has(e.body_text, "SECRET"));
   ASSERT_EQ(e.attachment_names.size(), 3u);
   EXPECT_EQ(e.attachment_names[0], "notes.txt");
-  EXPECT_EQ(e.attachment_names[1], "Report \xC3\x9C"
-                                   "bersicht.pdf");
+  EXPECT_EQ(e.attachment_names[1],
+            "Report \xC3\x9C"
+            "bersicht.pdf");
   EXPECT_EQ(e.attachment_names[2], "\xE2\x82\xAC rates.png");
   EXPECT_EQ(e.parts, 7u);
   EXPECT_EQ(e.flags & (kMissingBoundary | kUnterminatedMultipart | kNoTextBody), 0u);
@@ -123,8 +124,7 @@ TEST(MailStructure, MissingBoundaryParameterIsGuessed) {
 }
 
 TEST(MailStructure, MissingBoundaryWithoutDelimitersIsPlainText) {
-  const Extracted e =
-      extract("Content-Type: multipart/mixed\n\njust some text -- with dashes\n");
+  const Extracted e = extract("Content-Type: multipart/mixed\n\njust some text -- with dashes\n");
   EXPECT_TRUE(e.flags & kMissingBoundary);
   EXPECT_EQ(e.body_text, "just some text -- with dashes");
 }
@@ -180,7 +180,9 @@ TEST(MailStructure, CrlfAndLfGiveTheSameText) {
 }
 
 TEST(MailBody, Base64Utf8) {
-  const std::string text = "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln \xE2\x80\x94 \xE2\x9C\x93";
+  const std::string text =
+      "Gr\xC3\xBC\xC3\x9F"
+      "e aus K\xC3\xB6ln \xE2\x80\x94 \xE2\x9C\x93";
   const Extracted e = extract(simple_message("text/plain; charset=UTF-8", base64(text),
                                              "Content-Transfer-Encoding: base64\n"));
   EXPECT_EQ(e.body_text, text);
@@ -194,14 +196,15 @@ TEST(MailBody, QuotedPrintableLatin1) {
                      "line=3D\n",
                      "Content-Transfer-Encoding: quoted-printable\n"));
   EXPECT_EQ(e.body_text,
-            "Caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e, na\xC3\xAFve soft break, trailing "
+            "Caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
+            "e, na\xC3\xAFve soft break, trailing "
             "blanks\nkept line=");
   EXPECT_EQ(e.flags & (kBadQuotedPrintable | kCharsetDetected | kInvalidUtf8), 0u);
 }
 
 TEST(MailBody, BadQuotedPrintableIsFlaggedAndKept) {
-  const Extracted e = extract(simple_message(
-      "text/plain", "price =ZZ 100\n", "Content-Transfer-Encoding: quoted-printable\n"));
+  const Extracted e = extract(simple_message("text/plain", "price =ZZ 100\n",
+                                             "Content-Transfer-Encoding: quoted-printable\n"));
   EXPECT_TRUE(e.flags & kBadQuotedPrintable);
   EXPECT_EQ(e.body_text, "price =ZZ 100");
 }
@@ -257,27 +260,34 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(MailBody, DeclaredUtf8ButLatin1BytesIsDetected) {
   const std::string latin1 = encode(
-      "Caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e et cr\xC3\xAApes \xC3\xA0 la fran\xC3\xA7"
-      "aise, d\xC3\xA9j\xC3\xA0 pr\xC3\xA9par\xC3\xA9" "es pour le d\xC3\xAEner de No\xC3\xABl.",
+      "Caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
+      "e et cr\xC3\xAApes \xC3\xA0 la fran\xC3\xA7"
+      "aise, d\xC3\xA9j\xC3\xA0 pr\xC3\xA9par\xC3\xA9"
+      "es pour le d\xC3\xAEner de No\xC3\xABl.",
       "ISO-8859-1");
   const Extracted e = extract(simple_message("text/plain; charset=utf-8", latin1));
   EXPECT_TRUE(e.flags & kCharsetDetected);
-  EXPECT_TRUE(has(e.body_text, "Caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e"));
+  EXPECT_TRUE(has(e.body_text,
+                  "Caf\xC3\xA9 cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
+                  "e"));
   EXPECT_TRUE(is_utf8(e.body_text));
 }
 
 // Decision (charset.h): declared Latin-1 but valid multi-byte UTF-8 is read as UTF-8.
 TEST(MailBody, DeclaredLatin1ButUtf8BytesIsReadAsUtf8) {
-  const Extracted e = extract(simple_message("text/plain; charset=iso-8859-1",
-                                             "na\xC3\xAFve caf\xC3\xA9\n"));
+  const Extracted e =
+      extract(simple_message("text/plain; charset=iso-8859-1", "na\xC3\xAFve caf\xC3\xA9\n"));
   EXPECT_EQ(e.body_text, "na\xC3\xAFve caf\xC3\xA9");
   EXPECT_TRUE(e.flags & kCharsetDetected);
 }
 
 TEST(MailBody, DeclaredAsciiWithEightBitBytesIsDetected) {
   const Extracted e = extract(simple_message("text/plain; charset=us-ascii",
-                                             "Gr\xC3\xBC\xC3\x9F" "e\n"));
-  EXPECT_EQ(e.body_text, "Gr\xC3\xBC\xC3\x9F" "e");
+                                             "Gr\xC3\xBC\xC3\x9F"
+                                             "e\n"));
+  EXPECT_EQ(e.body_text,
+            "Gr\xC3\xBC\xC3\x9F"
+            "e");
   EXPECT_TRUE(e.flags & kCharsetDetected);
 }
 
@@ -304,8 +314,8 @@ TEST(MailBody, InvalidBytesBecomeReplacementCharacters) {
 
 TEST(MailBody, TruncatedBase64IsFlaggedAndDecodedAsFarAsPossible) {
   const std::string full = base64("The quick brown fox jumps over the lazy dog", 0);
-  const Extracted e =
-      extract(simple_message("text/plain", full.substr(0, 30), "Content-Transfer-Encoding: base64\n"));
+  const Extracted e = extract(
+      simple_message("text/plain", full.substr(0, 30), "Content-Transfer-Encoding: base64\n"));
   EXPECT_TRUE(e.flags & kBadBase64);
   EXPECT_TRUE(has(e.body_text, "The quick brown fox"));
 }
@@ -327,19 +337,18 @@ TEST(MailHtml, LinkTextAndHostAreKept) {
       "text/html",
       "<p>Please <a href=\"https://User@Login.Evil.Example:8443/verify?x=1\">click here</a> or "
       "<a href='mailto:support@Help.Example?subject=x'>write</a>.</p>\n"));
-  EXPECT_EQ(e.body_text,
-            "Please click here [login.evil.example] or write [help.example] .");
-  const Extracted frame = extract(simple_message(
-      "text/html", "<iframe src=\"http://frame.example/ad\" width=100%></iframe>"));
+  EXPECT_EQ(e.body_text, "Please click here [login.evil.example] or write [help.example] .");
+  const Extracted frame = extract(
+      simple_message("text/html", "<iframe src=\"http://frame.example/ad\" width=100%></iframe>"));
   EXPECT_EQ(frame.body_text, "[frame.example]");
 }
 
 TEST(MailHtml, ScriptStyleHeadAndCommentsAreDropped) {
-  const Extracted e = extract(simple_message(
-      "text/html",
-      "<html><head><title>TITLE</title><style>p { color: red }</style></head><body>"
-      "<script>var hidden = 1;</script><!-- COMMENT --><p>Visible</p>"
-      "<div>Block&nbsp;two &amp; more&eacute;</div>x<br>y</body></html>"));
+  const Extracted e = extract(
+      simple_message("text/html",
+                     "<html><head><title>TITLE</title><style>p { color: red }</style></head><body>"
+                     "<script>var hidden = 1;</script><!-- COMMENT --><p>Visible</p>"
+                     "<div>Block&nbsp;two &amp; more&eacute;</div>x<br>y</body></html>"));
   EXPECT_EQ(e.body_text, "Visible\nBlock two & more\xC3\xA9\nx\ny");
 }
 
@@ -370,7 +379,8 @@ TEST(MailHeaders, EncodedWordSubjects) {
       {"=?UTF-8?B?SGVsbG8gV8O2cmxk?=", "Hello W\xC3\xB6rld"},
       {"=?iso-8859-1?Q?Caf=E9_cr=E8me?=", "Caf\xC3\xA9 cr\xC3\xA8me"},
       // A multi-byte character split across two adjacent words; the blank between is dropped.
-      {"=?utf-8?B?4pyTIGNo?= =?utf-8?B?ZWNrIOKc?=\n =?utf-8?B?kw==?=", "\xE2\x9C\x93 check \xE2\x9C\x93"},
+      {"=?utf-8?B?4pyTIGNo?= =?utf-8?B?ZWNrIOKc?=\n =?utf-8?B?kw==?=",
+       "\xE2\x9C\x93 check \xE2\x9C\x93"},
       {"Re: =?utf-8?q?caf=C3=A9?= time", "Re: caf\xC3\xA9 time"},
       {"=?utf-8*en?Q?lang_tag?=", "lang tag"},
       {"=?big5?Q?need t-shirt =3F?=", "need t-shirt ?"},  // blanks inside: tolerated
@@ -426,18 +436,26 @@ TEST(MailHeaders, FromNameAndDomain) {
 }
 
 TEST(MailHeaders, RawUtf8HeaderIsKeptAndLatin1IsConverted) {
-  const Extracted utf8 = extract("Subject: Gr\xC3\xBC\xC3\x9F" "e\n\nx\n");
-  EXPECT_EQ(utf8.subject, "Gr\xC3\xBC\xC3\x9F" "e");
+  const Extracted utf8 = extract(
+      "Subject: Gr\xC3\xBC\xC3\x9F"
+      "e\n\nx\n");
+  EXPECT_EQ(utf8.subject,
+            "Gr\xC3\xBC\xC3\x9F"
+            "e");
   EXPECT_FALSE(utf8.flags & kEightBitHeaders);
   const Extracted latin = extract(
-      "Subject: Gr\xFC\xDF" "e\nContent-Type: text/plain; charset=iso-8859-1\n\nx\n");
-  EXPECT_EQ(latin.subject, "Gr\xC3\xBC\xC3\x9F" "e");
+      "Subject: Gr\xFC\xDF"
+      "e\nContent-Type: text/plain; charset=iso-8859-1\n\nx\n");
+  EXPECT_EQ(latin.subject,
+            "Gr\xC3\xBC\xC3\x9F"
+            "e");
   EXPECT_TRUE(latin.flags & kEightBitHeaders);
 }
 
 TEST(MailHeaders, NulAndEightBitGarbageInHeaders) {
   static constexpr char kRaw[] =
-      "From: \"Ev\0il\xFF\xFE\" <a\0b@ex\xC0\xAF" "ample.com>\nSubject: hi\0there \x80\x81\xFF\n"
+      "From: \"Ev\0il\xFF\xFE\" <a\0b@ex\xC0\xAF"
+      "ample.com>\nSubject: hi\0there \x80\x81\xFF\n"
       "X-Junk: \0\0\0\xFF\n\x80\x81: garbage name\n"
       "Content-Type: text/plain; charset=\"\xFF\xFE\"\n\nbody \xFF text\n";
   const std::string raw(kRaw, sizeof(kRaw) - 1);  // keep the NULs

@@ -42,8 +42,8 @@ TEST(MailLimits, FortyMegabyteAttachmentIsCutBeforeParsing) {
 TEST(MailLimits, InputCapIsConfigurable) {
   Limits limits;
   limits.max_input_bytes = 40;
-  const Extracted e = extract("Subject: s\n\n0123456789012345678901234567890123456789TAIL\n",
-                              limits);
+  const Extracted e =
+      extract("Subject: s\n\n0123456789012345678901234567890123456789TAIL\n", limits);
   EXPECT_TRUE(e.flags & kInputTruncated);
   EXPECT_FALSE(has(e.body_text, "TAIL"));
   EXPECT_TRUE(has(e.body_text, "0123"));
@@ -83,7 +83,8 @@ TEST(MailLimits, VeryDeepNestingIsHarmless) {
 
 TEST(MailLimits, DeepMessageRfc822NestingIsCapped) {
   std::string m;
-  for (int i = 0; i < 20; ++i) m += "Subject: level " + std::to_string(i) + "\nContent-Type: message/rfc822\n\n";
+  for (int i = 0; i < 20; ++i)
+    m += "Subject: level " + std::to_string(i) + "\nContent-Type: message/rfc822\n\n";
   m += "Subject: innermost\n\ninnermost body\n";
   const Extracted e = extract(m);
   EXPECT_TRUE(e.flags & kTooDeep);
@@ -170,10 +171,26 @@ std::vector<std::string> seed_messages() {
 std::string mutate(const std::string& in, std::mt19937& rng) {
   std::string s = in;
   std::uniform_int_distribution<int> ops(0, 7);
-  static const std::vector<std::string> tokens = {
-      "\n--zz\n", "\n--yy--\n", "=?", "?=", "=?utf-8?B?", "\0", "\xFF\xFE", "<div>",
-      "</a>", "\r", "\n\n", "=", "Content-Type: multipart/mixed; boundary=q\n", "<a href=",
-      "\xE2\x82", "charset=x-bogus", "Content-Transfer-Encoding: base64\n", "%", "'", "\""};
+  static const std::vector<std::string> tokens = {"\n--zz\n",
+                                                  "\n--yy--\n",
+                                                  "=?",
+                                                  "?=",
+                                                  "=?utf-8?B?",
+                                                  "\0",
+                                                  "\xFF\xFE",
+                                                  "<div>",
+                                                  "</a>",
+                                                  "\r",
+                                                  "\n\n",
+                                                  "=",
+                                                  "Content-Type: multipart/mixed; boundary=q\n",
+                                                  "<a href=",
+                                                  "\xE2\x82",
+                                                  "charset=x-bogus",
+                                                  "Content-Transfer-Encoding: base64\n",
+                                                  "%",
+                                                  "'",
+                                                  "\""};
   const int rounds = 1 + static_cast<int>(rng() % 8);
   for (int r = 0; r < rounds && !s.empty(); ++r) {
     const size_t pos = rng() % (s.size() + 1);

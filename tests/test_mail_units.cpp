@@ -2,7 +2,10 @@
 // (model/mail_codec.h), header fields (model/mail_header.h), HTML (model/html_text.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "model/charset.h"
 #include "model/html_text.h"
@@ -36,8 +39,15 @@ TEST(MailCharset, Utf8ValidityAndSanitising) {
   EXPECT_FALSE(utf8_valid("\xF4\x90\x80\x80"));  // above U+10FFFF
   EXPECT_FALSE(utf8_valid("\xE2\x82"));          // truncated
   std::string out;
-  EXPECT_EQ(utf8_append_sanitized(out, "a\xFF" "b\xE2\x82" "c"), 2u);
-  EXPECT_EQ(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c");
+  EXPECT_EQ(utf8_append_sanitized(out,
+                                  "a\xFF"
+                                  "b\xE2\x82"
+                                  "c"),
+            2u);
+  EXPECT_EQ(out,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c");
   EXPECT_EQ(utf8_cut("a\xE2\x82\xAC", 3), 1u);
   EXPECT_EQ(utf8_cut("a\xE2\x82\xAC", 4), 4u);
 }
@@ -52,14 +62,21 @@ TEST(MailCharset, ConversionFlagsAndCap) {
   flags = 0;
   EXPECT_EQ(to_utf8("\xEF\xBB\xBFwith bom", "utf-8", flags), "with bom");
   bool truncated = false;
-  const std::string cut = to_utf8("\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC", "utf-8", flags, 7,
-                                  &truncated);
+  const std::string cut =
+      to_utf8("\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC", "utf-8", flags, 7, &truncated);
   EXPECT_EQ(cut, "\xE2\x82\xAC\xE2\x82\xAC");
   EXPECT_TRUE(truncated);
   flags = 0;
   const std::string utf16 = std::string("h\0i\0", 4);
   EXPECT_EQ(to_utf8(utf16, "utf-16le", flags), "hi");
   EXPECT_EQ(flags, 0u);
+  // glibc turns UCS-4 values above U+10FFFF into 5-byte "UTF-8"; the output must stay valid.
+  flags = 0;
+  for (const char* charset : {"ucs-4", "ucs-4le", "utf-32"}) {
+    const std::string out =
+        to_utf8(std::string("\x00\xD8\x00\x00\x00\x00\x00\x7F", 8), charset, flags);
+    EXPECT_TRUE(test::is_utf8(out)) << charset;
+  }
   const std::string jis = test::encode("\xE6\x97\xA5\xE6\x9C\xAC", "ISO-2022-JP");
   EXPECT_EQ(to_utf8(jis, "iso-2022-jp", flags), "\xE6\x97\xA5\xE6\x9C\xAC");
 }
@@ -150,8 +167,51 @@ TEST(MailHtmlUnits, RendersBlocksCellsImagesAndCap) {
   EXPECT_EQ(flags, 0u);
 }
 
+// Tag soup that makes gumbo's tree builder nest thousands deep (quadratic time) must be
+// flattened before parsing, whatever mix of tags does it; the text stays.
+TEST(MailHtmlUnits, HostileNestingIsFlattened) {
+  const std::vector<std::vector<std::string>> mixes = {{"div"},
+                                                       {"b"},
+                                                       {"font", "i"},
+                                                       {"noscript", "h1", "optgroup"},
+                                                       {"colgroup", "figcaption"},
+                                                       {"ol", "rp"},
+                                                       {"select", "fieldset"},
+                                                       {"code", "ul", "tbody"},
+                                                       {"table", "td"},
+                                                       {"a", "div"},
+                                                       {"li", "ul"},
+                                                       {"p", "button"}};
+  for (const auto& mix : mixes) {
+    std::mt19937 rng(5);
+    std::string html;
+    while (html.size() < (200u << 10)) {
+      const std::string& t = mix[rng() % mix.size()];
+      const unsigned r = rng() % 10;
+      html += r < 6 ? "<" + t + ">" : r < 8 ? "</" + t + ">" : "w ";
+    }
+    uint32_t flags = 0;
+    const std::string text = html_to_text(html, 1 << 20, flags);
+    EXPECT_TRUE(flags & kHtmlFlattened) << mix[0];
+    const auto words_in = std::count(html.begin(), html.end(), 'w');
+    const auto words_out = std::count(text.begin(), text.end(), 'w');
+    EXPECT_EQ(words_out, words_in) << mix[0];
+  }
+  uint32_t flags = 0;
+  std::string benign;  // properly closed, moderately nested: never flattened
+  for (int i = 0; i < 2000; ++i) {
+    benign += "<table><tr><td><div><p><b><a href=x>w</a></b></p></div></td></tr></table>";
+  }
+  html_to_text(benign, 1 << 20, flags);
+  EXPECT_EQ(flags, 0u);
+}
+
 TEST(MailText, Normalize) {
-  EXPECT_EQ(text_normalize("  a\t\tb\xC2\xA0" "c \r\n\r\n\r\n d\x01" "e  ", true), "a b c\n\nd e");
+  EXPECT_EQ(text_normalize("  a\t\tb\xC2\xA0"
+                           "c \r\n\r\n\r\n d\x01"
+                           "e  ",
+                           true),
+            "a b c\n\nd e");
   EXPECT_EQ(text_normalize("a\r\nb\n\nc", false), "a b c");
 }
 

@@ -62,8 +62,7 @@ inline std::string encode(std::string_view utf8, const char* charset) {
 }
 
 inline std::string base64(std::string_view in, size_t line = 76) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t col = 0;
   for (size_t i = 0; i < in.size(); i += 3) {

@@ -59,11 +59,19 @@ int check_consistent(const RuleSet& rs) {
 
 void run_readers(RuleEngine& engine, std::atomic<bool>& done, std::atomic<long>& checks,
                  std::vector<std::thread>& threads) {
-  for (int t = 0; t < 3; ++t) {
-    threads.emplace_back([&] {
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
       int last = 0;
+      RuleEngine::Reader reader(engine);  // threads 2 and 3 use the cached path
       while (!done.load()) {
-        auto rs = engine.current();
+        std::shared_ptr<const RuleSet> held;
+        const RuleSet* rs;
+        if (t < 2) {
+          held = engine.current();
+          rs = held.get();
+        } else {
+          rs = &reader.get();
+        }
         int gen = check_consistent(*rs);
         if (gen < 0) return;
         EXPECT_GE(gen, last) << "generation went backwards";
@@ -85,6 +93,13 @@ TEST(RulesConcurrency, ReadersSeeWholeRuleSetsWhileSwapping) {
   for (auto& t : readers) t.join();
   EXPECT_EQ(check_consistent(*engine.current()), 300);
   EXPECT_GT(checks.load(), 0);
+  // A Reader keeps its rule set until the next swap, then fetches the new one.
+  RuleEngine::Reader reader(engine);
+  const RuleSet* first = &reader.get();
+  EXPECT_EQ(first->generation(), 300u);
+  EXPECT_EQ(&reader.get(), first);
+  engine.swap(RuleSet::build(config_for(301), 301));
+  EXPECT_EQ(reader.get().generation(), 301u);
 }
 
 TEST(RulesConcurrency, ReloadFromTheStoreWhileAnAdminWrites) {

@@ -111,6 +111,21 @@ TEST(RulesBands, ThresholdsPerScopeInheritFieldByField) {
       << d.reason;
 }
 
+TEST(RulesBands, EffectiveThresholdsNameTheirScope) {
+  Config c;
+  c.thresholds = {{Scope::domain, "example.com", {0.8, std::nullopt}},
+                  {Scope::user, "carol@example.com", {std::nullopt, 0.6}}};
+  auto rs = RuleSet::build(c);
+  auto t = effective_thresholds(*rs, "Carol@Example.com");
+  EXPECT_EQ(t.spam, 0.8);
+  EXPECT_EQ(t.spam_from, "domain example.com");
+  EXPECT_EQ(t.suspect, 0.6);
+  EXPECT_EQ(t.suspect_from, "user carol@example.com");
+  t = effective_thresholds(*rs, "x@other.example");
+  EXPECT_EQ(t.spam, 0.9);
+  EXPECT_EQ(t.suspect_from, "default");
+}
+
 TEST(RulesBands, RuleBandEdges) {
   Config c;
   Rule r = rule(1, {"tag-subject [maybe]"});
