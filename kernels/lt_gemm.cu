@@ -1,10 +1,9 @@
 // lt_gemm.cu: see lt_gemm.cuh.
-#include "kernels/lt_gemm.cuh"
-
 #include <cstdint>
 #include <string>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/lt_gemm.cuh"
 
 namespace sf::cuda {
 

@@ -19,8 +19,6 @@
 // call selects the backend's device and restores the caller's.
 // Failure: as quant_backend.h. A failed call leaves the backend usable for the next one
 // unless the device itself faulted (then the CUDA context is lost: drop the backend).
-#include "kernels/quant_backend.h"
-
 #include <cublasLt.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
@@ -42,6 +40,7 @@
 #include "kernels/device_scope.cuh"
 #include "kernels/lt_gemm.cuh"
 #include "kernels/ops.cuh"
+#include "kernels/quant_backend.h"
 #include "kernels/quant_ops.cuh"
 
 namespace sf::cuda {
@@ -67,11 +66,12 @@ std::string shape_str(const std::vector<int64_t>& s) {
 const Tensor& find_tensor(const Model& m, const std::string& name,
                           const std::vector<int64_t>& shape) {
   auto it = m.tensors.find(name);
-  if (it == m.tensors.end()) throw ModelError("cuda quantized backend: model has no tensor " + name);
+  if (it == m.tensors.end())
+    throw ModelError("cuda quantized backend: model has no tensor " + name);
   const Tensor& t = it->second;
   if (t.shape != shape || t.data.size() != static_cast<size_t>(t.numel())) {
-    throw ModelError("cuda quantized backend: tensor " + name + " has shape " +
-                     shape_str(t.shape) + ", expected " + shape_str(shape));
+    throw ModelError("cuda quantized backend: tensor " + name + " has shape " + shape_str(t.shape) +
+                     ", expected " + shape_str(shape));
   }
   return t;
 }
@@ -133,7 +133,7 @@ void quantize_weight(const Tensor& w, const Tensor* given, QuantFormat format,
 }
 
 struct LayerWeights {
-  const void* qkv_w;  // [3H, H] quantized; query, key, value rows stacked
+  const void* qkv_w;   // [3H, H] quantized; query, key, value rows stacked
   const float* qkv_s;  // [3H] channel scales
   const float* qkv_b;
   const void* o_w;
@@ -186,6 +186,7 @@ class QuantBackend final : public Backend {
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
     device_name_ = prop.name;
+    smem_optin_ = prop.sharedMemPerBlockOptin;
     if (prop.major < 9 && opt_.format == QuantFormat::kFp8) {
       throw BackendError("cuda: fp8 products need compute capability 8.9 or newer; " +
                          device_name_ + " has " + std::to_string(prop.major) + "." +
@@ -205,6 +206,7 @@ class QuantBackend final : public Backend {
     cudaStreamSynchronize(stream_);
     drop_graphs();
     gemm_.clear_plans();
+    for (cudaEvent_t e : marks_) cudaEventDestroy(e);
     cudaStreamDestroy(stream_);
   }
 
@@ -273,7 +275,8 @@ class QuantBackend final : public Backend {
 
     const size_t word = floats("embeddings.word_embeddings.weight", {c.vocab_size, h});
     const size_t pos = floats("embeddings.position_embeddings.weight", {c.max_positions, h});
-    const size_t type0 = floats("embeddings.token_type_embeddings.weight", {c.type_vocab_size, h}, 1);
+    const size_t type0 =
+        floats("embeddings.token_type_embeddings.weight", {c.type_vocab_size, h}, 1);
     const size_t emb_g = floats("embeddings.LayerNorm.weight", {h});
     const size_t emb_b = floats("embeddings.LayerNorm.bias", {h});
     struct Offsets {
@@ -327,6 +330,10 @@ class QuantBackend final : public Backend {
     }
     head_w_ = f(head_w);
     head_b_ = f(head_b);
+    const int hd = c.hidden / c.heads;
+    mma_ = opt_.tensor_core_attention && attention_mma_supported(hd) &&
+           attention_mma_smem(c.max_positions, hd) <= smem_optin_;
+    if (mma_) attention_mma_prepare(c.max_positions, hd);
     config_ = c;
     loaded_ = true;
   }
@@ -373,7 +380,8 @@ class QuantBackend final : public Backend {
                        "\" is not implemented (\"mean\" or \"cls\")");
     }
     const int multiple = int8() ? 4 : 16;
-    for (auto [what, v] : {std::pair{"hidden", c.hidden}, std::pair{"intermediate", c.intermediate}}) {
+    for (auto [what, v] :
+         {std::pair{"hidden", c.hidden}, std::pair{"intermediate", c.intermediate}}) {
       if (v % multiple != 0 || v > kMaxQuantCols) {
         throw ModelError(std::string("cuda quantized backend: ") + what + " size " +
                          std::to_string(v) + " must be a multiple of " + std::to_string(multiple) +
@@ -385,7 +393,8 @@ class QuantBackend final : public Backend {
                        std::to_string(c.hidden / c.heads) + " above the supported " +
                        std::to_string(kMaxHeadDim));
     }
-    if (!(c.layer_norm_eps >= 0.0f)) throw ModelError("cuda quantized backend: negative layer_norm_eps");
+    if (!(c.layer_norm_eps >= 0.0f))
+      throw ModelError("cuda quantized backend: negative layer_norm_eps");
     if (c.quantization != "none" && c.quantization != kInt8Scheme) {
       throw ModelError("cuda quantized backend: quant.scheme \"" + c.quantization +
                        "\" is not supported (\"none\" or \"" + kInt8Scheme + "\")");
@@ -464,9 +473,9 @@ class QuantBackend final : public Backend {
     const Config& c = config_;
     const size_t r = static_cast<size_t>(rows), h = c.hidden, in = c.intermediate;
     const size_t wide = std::max(3 * h, in);
-    const void* before[] = {ids_.data(),  x_.data(),  xq_.data(), xs_.data(),     acc_.data(),
-                            ctx_.data(),  qkvf_.data(), cq_.data(), cs_.data(),   iq_.data(),
-                            is_.data(),   pooled_.data(), logits_.data()};
+    const void* before[] = {ids_.data(), x_.data(),      xq_.data(),    xs_.data(), acc_.data(),
+                            ctx_.data(), qkvf_.data(),   cq_.data(),    cs_.data(), iq_.data(),
+                            is_.data(),  pooled_.data(), logits_.data()};
     ids_.reserve(2 + static_cast<size_t>(nseq) + 1 + r);
     x_.reserve(r * h);
     xq_.reserve(r * h);
@@ -480,15 +489,15 @@ class QuantBackend final : public Backend {
     is_.reserve(r);
     pooled_.reserve(static_cast<size_t>(nseq) * h);
     logits_.reserve(static_cast<size_t>(nseq) * c.num_labels);
-    const void* after[] = {ids_.data(),  x_.data(),  xq_.data(), xs_.data(),     acc_.data(),
-                           ctx_.data(),  qkvf_.data(), cq_.data(), cs_.data(),   iq_.data(),
-                           is_.data(),   pooled_.data(), logits_.data()};
+    const void* after[] = {ids_.data(), x_.data(),      xq_.data(),    xs_.data(), acc_.data(),
+                           ctx_.data(), qkvf_.data(),   cq_.data(),    cs_.data(), iq_.data(),
+                           is_.data(),  pooled_.data(), logits_.data()};
     return !std::equal(std::begin(before), std::end(before), std::begin(after));
   }
 
-  bool mma_attention() const {
-    return opt_.tensor_core_attention && attention_mma_supported(config_.hidden / config_.heads);
-  }
+  // Tensor-core attention: head dim 16, 32 or 64 and the whole longest sequence's keys
+  // and values fit in one block's shared memory (else the fp32 kernel runs).
+  bool mma_attention() const { return mma_; }
 
   void drop_graphs() noexcept {
     for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
@@ -509,6 +518,7 @@ class QuantBackend final : public Backend {
 
   void run_chunks(const Batch& batch, std::span<float> result, bool want_pooled) {
     const std::vector<Chunk> chunks = split(batch);
+    marks_used_ = 0;
     int rows = 0, nseq = 0;
     size_t stage = 0;
     for (const Chunk& ch : chunks) {
@@ -532,8 +542,8 @@ class QuantBackend final : public Backend {
       block[1] = real;
       int32_t* offsets = block + 2;
       for (int i = 0; i <= l.nseq; ++i) {
-        offsets[i] = i <= real ? batch.offsets[ch.seq_begin + static_cast<size_t>(i)] - first
-                               : tokens;
+        offsets[i] =
+            i <= real ? batch.offsets[ch.seq_begin + static_cast<size_t>(i)] - first : tokens;
       }
       int32_t* ids = offsets + l.nseq + 1;
       std::memcpy(ids, batch.tokens.data() + first, static_cast<size_t>(tokens) * sizeof(int32_t));
@@ -556,7 +566,9 @@ class QuantBackend final : public Backend {
           capture(l);
         }
       } else {
+        profiling_ = opt_.profile_ops;
         forward(l);
+        profiling_ = false;
         ++stats_.direct_runs;
       }
       const size_t count = (ch.seq_end - ch.seq_begin) * width;
@@ -567,6 +579,33 @@ class QuantBackend final : public Backend {
     }
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize (encode)");
     std::memcpy(result.data(), host_out_.data(), result.size() * sizeof(float));
+    if (marks_used_ > 0) collect_marks();
+  }
+
+  // Records a CUDA event after the operation `name` (profile_ops, direct runs only).
+  void mark(const char* name) {
+    if (!profiling_) return;
+    if (marks_used_ == marks_.size()) {
+      cudaEvent_t e = nullptr;
+      check(cudaEventCreate(&e), "cudaEventCreate");
+      marks_.push_back(e);
+      mark_names_.push_back(nullptr);
+    }
+    check(cudaEventRecord(marks_[marks_used_], stream_), "cudaEventRecord");
+    mark_names_[marks_used_++] = name;
+  }
+
+  // Adds the time between consecutive marks to the stats, by operation name.
+  void collect_marks() {
+    for (size_t i = 1; i < marks_used_; ++i) {
+      float ms = 0.f;
+      check(cudaEventElapsedTime(&ms, marks_[i - 1], marks_[i]), "cudaEventElapsedTime");
+      const bool gap = std::strcmp(mark_names_[i], "begin") == 0;
+      stats_.op_ms[gap ? "transfers" : mark_names_[i]] += ms;
+      if (gap) ++stats_.profiled_runs;
+    }
+    ++stats_.profiled_runs;
+    marks_used_ = 0;
   }
 
   void capture(const Launch& l) {
@@ -618,32 +657,46 @@ class QuantBackend final : public Backend {
     float* is = is_.data();
     const bool mma = mma_attention();
 
+    mark("begin");
     embed_layernorm_quant<Q>(tokens, offsets, dims, R, word_, pos_, type0_, emb_g_, emb_b_, H, eps,
                              x, xq, xs, stream_);
+    mark("embedding+layernorm+quantize");
     for (const LayerWeights& w : layers_) {
       gemm_.run(gt, w.qkv_w, xq, acc, R, 3 * H, H, stream_);
+      mark("product qkv");
       if (mma) {
         __half* ctx = reinterpret_cast<__half*>(ctx_.data());
         attention_mma<Acc>(acc, xs, w.qkv_s, w.qkv_b, offsets, l.nseq, l.max_len, heads, hd, ctx,
                            stream_);
+        mark("attention (tensor cores)");
         quantize_rows<Q, __half>(ctx, dims, R, H, cq, cs, stream_);
+        mark("quantize attention output");
       } else {
         float* ctx = reinterpret_cast<float*>(ctx_.data());
         dequantize_rows<Acc>(acc, xs, w.qkv_s, dims, R, 3 * H, qkvf_.data(), stream_);
         attention(qkvf_.data(), w.qkv_b, offsets, l.nseq, l.max_len, heads, hd, ctx, stream_);
+        mark("attention (fp32, with dequantize)");
         quantize_rows<Q, float>(ctx, dims, R, H, cq, cs, stream_);
+        mark("quantize attention output");
       }
       gemm_.run(gt, w.o_w, cq, acc, R, H, H, stream_);
+      mark("product attention-out");
       residual_layernorm_quant<Q>(acc, cs, w.o_s, w.o_b, x, w.ln1_g, w.ln1_b, dims, R, H, eps, xq,
                                   xs, stream_);
+      mark("residual+layernorm+quantize");
       gemm_.run(gt, w.i_w, xq, acc, R, I, H, stream_);
+      mark("product ffn-in");
       gelu_quant<Q>(acc, xs, w.i_s, w.i_b, dims, R, I, iq, is, stream_);
+      mark("bias+gelu+quantize");
       gemm_.run(gt, w.o2_w, iq, acc, R, H, I, stream_);
-      residual_layernorm_quant<Q>(acc, is, w.o2_s, w.o2_b, x, w.ln2_g, w.ln2_b, dims, R, H, eps,
-                                  xq, xs, stream_);
+      mark("product ffn-out");
+      residual_layernorm_quant<Q>(acc, is, w.o2_s, w.o2_b, x, w.ln2_g, w.ln2_b, dims, R, H, eps, xq,
+                                  xs, stream_);
+      mark("residual+layernorm+quantize");
     }
     pool_head(x, offsets, l.nseq, H, c.pooling == "mean", head_w_, head_b_, c.num_labels,
               pooled_.data(), logits_.data(), stream_);
+    mark("pooling+head");
   }
 
   const int device_;
@@ -654,6 +707,8 @@ class QuantBackend final : public Backend {
   mutable std::mutex mu_;
   QuantStats stats_;
 
+  size_t smem_optin_ = 0;
+  bool mma_ = false;
   bool loaded_ = false;
   Config config_;
   DeviceBuffer<unsigned char> weights_;
@@ -667,8 +722,8 @@ class QuantBackend final : public Backend {
   const float* head_b_ = nullptr;
 
   // Activations (grown to the largest launch seen; see reserve()).
-  DeviceBuffer<int32_t> ids_;  // dims (tokens, sequences), offsets, token ids
-  DeviceBuffer<float> x_;      // residual stream, fp32
+  DeviceBuffer<int32_t> ids_;                 // dims (tokens, sequences), offsets, token ids
+  DeviceBuffer<float> x_;                     // residual stream, fp32
   DeviceBuffer<unsigned char> xq_, cq_, iq_;  // quantized inputs of the products
   DeviceBuffer<float> xs_, cs_, is_;          // their per-token scales
   DeviceBuffer<unsigned char> acc_;           // raw product accumulators (int32 / fp32)
@@ -678,6 +733,10 @@ class QuantBackend final : public Backend {
   PinnedBuffer<int32_t> stage_;
   PinnedBuffer<float> host_out_;
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;
+  bool profiling_ = false;
+  std::vector<cudaEvent_t> marks_;
+  std::vector<const char*> mark_names_;
+  size_t marks_used_ = 0;
 };
 
 }  // namespace

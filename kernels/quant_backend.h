@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,11 +42,13 @@ enum class QuantFormat { kInt8, kFp8 };
 
 struct QuantOptions {
   QuantFormat format = QuantFormat::kInt8;
-  bool graphs = true;            // replay CUDA graphs for small batches
-  int graph_max_tokens = 8192;   // largest token bucket that gets a graph
-  int chunk_tokens = 0;          // > 0: run larger batches as sub-batches of whole sequences
-                                 // of at most this many tokens each
+  bool graphs = true;                 // replay CUDA graphs for small batches
+  int graph_max_tokens = 8192;        // largest token bucket that gets a graph
+  int chunk_tokens = 0;               // > 0: run larger batches as sub-batches of whole sequences
+                                      // of at most this many tokens each
   bool tensor_core_attention = true;  // false: the fp32 attention kernel for every head dim
+  bool profile_ops = false;           // time every operation of directly launched runs with CUDA
+                                      // events (adds a little time per op; graphs are not timed)
 };
 
 // A quantized backend on GPU `device`. Throws BackendError when the device is unusable.
@@ -55,14 +58,18 @@ std::unique_ptr<sf::model::Backend> make_cuda_quant_backend(int device = 0,
 // One backend per visible GPU, replica i on device i: `name` is "cuda-int8", "cuda-fp8" or
 // "cuda-fp32" (options.format is set from the name). Empty when no GPU is visible.
 // Throws BackendError for an unknown name or an unusable device.
-std::vector<std::unique_ptr<sf::model::Backend>> make_cuda_replicas(
-    const std::string& name, QuantOptions options = {});
+std::vector<std::unique_ptr<sf::model::Backend>> make_cuda_replicas(const std::string& name,
+                                                                    QuantOptions options = {});
 
 // What a quantized backend has run so far (tests and benchmarks read it).
 struct QuantStats {
   size_t graphs_captured = 0;
   size_t graph_replays = 0;  // chunks run by replaying a graph
   size_t direct_runs = 0;    // chunks run by launching kernels directly
+  // With profile_ops: milliseconds per operation, summed over the profiled runs (all
+  // layers), and how many runs that is. "transfers" is the time between runs of one call.
+  std::map<std::string, double> op_ms;
+  size_t profiled_runs = 0;
 };
 // Throws std::invalid_argument when `b` is not made by make_cuda_quant_backend().
 QuantStats quant_stats(const sf::model::Backend& b);

@@ -58,10 +58,9 @@ __device__ __forceinline__ float max_abs4(float4 v) {
 // Four values times `inv` (= qmax / row max), rounded to the format, stored as 4 bytes.
 __device__ __forceinline__ void store_q4(int8_t* p, float4 v, float inv) {
   auto q = [inv](float x) { return max(-127, min(127, __float2int_rn(x * inv))); };
-  *reinterpret_cast<char4*>(p) = make_char4(static_cast<signed char>(q(v.x)),
-                                            static_cast<signed char>(q(v.y)),
-                                            static_cast<signed char>(q(v.z)),
-                                            static_cast<signed char>(q(v.w)));
+  *reinterpret_cast<char4*>(p) =
+      make_char4(static_cast<signed char>(q(v.x)), static_cast<signed char>(q(v.y)),
+                 static_cast<signed char>(q(v.z)), static_cast<signed char>(q(v.w)));
 }
 __device__ __forceinline__ void store_q4(__nv_fp8_e4m3* p, float4 v, float inv) {
   const __nv_fp8x2_storage_t lo =

@@ -109,7 +109,8 @@ __global__ void __launch_bounds__(kWarps * 32)
                                  const float* __restrict__ word, const float* __restrict__ position,
                                  const float* __restrict__ type0, const float* __restrict__ gamma,
                                  const float* __restrict__ beta, int hidden, float eps,
-                                 float* __restrict__ x, Q* __restrict__ xq, float* __restrict__ xs) {
+                                 float* __restrict__ x, Q* __restrict__ xq,
+                                 float* __restrict__ xs) {
   const int lane = threadIdx.x % 32;
   const int t = blockIdx.x * kWarps + threadIdx.x / 32;
   if (t >= rows) return;  // the whole warp leaves together
@@ -146,8 +147,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     residual_layernorm_quant_kernel(const typename QuantTraits<Q>::Acc* __restrict__ acc,
                                     const float* __restrict__ ts, const float* __restrict__ ws,
                                     const float* __restrict__ bias, float* __restrict__ x,
-                                    const float* __restrict__ gamma,
-                                    const float* __restrict__ beta,
+                                    const float* __restrict__ gamma, const float* __restrict__ beta,
                                     const int32_t* __restrict__ dims, int rows, int hidden,
                                     float eps, Q* __restrict__ xq, float* __restrict__ xs) {
   const int lane = threadIdx.x % 32;
@@ -337,7 +337,8 @@ template <typename Acc>
 void dequantize_rows(const Acc* acc, const float* ts, const float* ws, const int32_t* dims,
                      int rows, int cols, float* out, cudaStream_t stream) {
   if (rows == 0) return;
-  if (cols % 4 != 0) throw sf::model::BackendError("cuda: dequantize_rows: width not a multiple of 4");
+  if (cols % 4 != 0)
+    throw sf::model::BackendError("cuda: dequantize_rows: width not a multiple of 4");
   constexpr int kThreads = 256;
   const size_t groups = static_cast<size_t>(rows) * (cols / 4);
   const size_t wanted = (groups + kThreads - 1) / kThreads;
@@ -348,14 +349,12 @@ void dequantize_rows(const Acc* acc, const float* ts, const float* ws, const int
 
 // The two formats the backend builds.
 #define SF_QUANT_INSTANTIATE(Q)                                                                   \
-  template void embed_layernorm_quant<Q>(const int32_t*, const int32_t*, const int32_t*, int,     \
-                                         const float*, const float*, const float*, const float*,  \
-                                         const float*, int, float, float*, Q*, float*,            \
-                                         cudaStream_t);                                           \
-  template void residual_layernorm_quant<Q>(const QuantTraits<Q>::Acc*, const float*,             \
-                                            const float*, const float*, float*, const float*,     \
-                                            const float*, const int32_t*, int, int, float, Q*,    \
-                                            float*, cudaStream_t);                                \
+  template void embed_layernorm_quant<Q>(                                                         \
+      const int32_t*, const int32_t*, const int32_t*, int, const float*, const float*,            \
+      const float*, const float*, const float*, int, float, float*, Q*, float*, cudaStream_t);    \
+  template void residual_layernorm_quant<Q>(                                                      \
+      const QuantTraits<Q>::Acc*, const float*, const float*, const float*, float*, const float*, \
+      const float*, const int32_t*, int, int, float, Q*, float*, cudaStream_t);                   \
   template void gelu_quant<Q>(const QuantTraits<Q>::Acc*, const float*, const float*,             \
                               const float*, const int32_t*, int, int, Q*, float*, cudaStream_t);  \
   template void quantize_rows<Q, float>(const float*, const int32_t*, int, int, Q*, float*,       \

@@ -89,6 +89,12 @@ inline bool attention_mma_supported(int head_dim) {
 // load as acc * ts[t] * ws[c] + bias[c]; ctx is [tokens, hidden] in fp16. Sequences
 // 0 .. batch - 1 (offsets: batch + 1 entries; a sequence of length 0 is skipped);
 // max_len: an upper bound of their lengths.
+// Dynamic shared memory attention_mma() takes for sequences up to max_len tokens (0 for
+// an unsupported head dim), and the one-time setup that allows it for the current device
+// (call before the first launch, outside graph capture). Throws BackendError.
+size_t attention_mma_smem(int max_len, int head_dim);
+void attention_mma_prepare(int max_len, int head_dim);
+
 template <typename Acc>
 void attention_mma(const Acc* qkv, const float* ts, const float* ws, const float* bias,
                    const int32_t* offsets, int batch, int max_len, int heads, int head_dim,

@@ -10,6 +10,9 @@ packages=(
   libopenblas-dev nlohmann-json3-dev libtomlplusplus-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev spamc curl
+  postfix swaks
+  clang libclang-rt-14-dev
 )
 
 missing=()
@@ -24,5 +27,8 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Postfix (for tests/postfix_test.sh, which writes its own instance): install
+# it unconfigured, without the interactive question.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

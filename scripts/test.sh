@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the README's second command. Installs what the tests need, builds
 # with warnings as errors, fetches the base model for the tests that check the
-# real weights (they report themselves skipped without it), runs every test.
+# real weights (they report themselves skipped without it), runs every test,
+# then a short run of every fuzzer (FUZZ_SECONDS each, default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,3 +13,4 @@ else
   echo "test: could not fetch the base model; real-weight tests will be skipped" >&2
 fi
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j"$(nproc)" --timeout 600
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh

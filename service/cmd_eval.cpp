@@ -20,6 +20,7 @@
 #include "service/cli.h"
 #include "service/commands.h"
 #include "service/scorer.h"
+#include "training/calibration.h"
 #include "training/manifest.h"
 #include "training/metrics.h"
 
@@ -44,7 +45,8 @@ const CommandSpec& spec() {
           {"limit", "N", "score at most N messages (the first N listed)", "all"},
           {"json", "FILE", "also write the report as JSON to FILE ('-': stdout, no table)", ""},
           {"scores", "FILE", "write path, label, probability per message as TSV", ""},
-          {"model", "FILE", "model file (safetensors)", "config model.path, else $SPAMFORMER_MODEL"},
+          {"model", "FILE", "model file (safetensors)",
+           "config model.path, else $SPAMFORMER_MODEL"},
           {"config", "FILE", "config file (TOML)", "$SPAMFORMER_CONFIG or /etc/spamformer"},
           {"backend", "KIND", "auto, cpu or cuda", "auto"},
           {"threads", "N", "CPU threads for the CPU backend (0: all cores)", "config"},
@@ -119,8 +121,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   }
   auto manifest_path = a.get("manifest");
   if (!manifest_path) throw UsageError("eval needs --manifest FILE");
-  std::string root = a.get_or(
-      "root", std::filesystem::path(*manifest_path).parent_path().string());
+  std::string root = a.get_or("root", std::filesystem::path(*manifest_path).parent_path().string());
   std::string split = a.get_or("split", "test");
   std::string source = a.get_or("source", "");
   long long limit = a.get_int("limit", -1, 1, 1LL << 40);
@@ -245,6 +246,25 @@ int cmd_eval(const std::vector<std::string>& argv) {
     rows.emplace_back(src.empty() ? "(none)" : src, train::binary_metrics(pl.first, pl.second));
   if (by_source.size() > 1) rows.emplace_back("all", train::binary_metrics(all_p, all_l));
   for (auto& [name, m] : rows) report["sources"][name] = metrics_json(m);
+  // Calibration: expected calibration error over 15 equal-width bins of p(spam).
+  std::vector<std::pair<std::string, train::Calibration>> cal_rows;
+  for (auto& [src, pl] : by_source)
+    cal_rows.emplace_back(src.empty() ? "(none)" : src,
+                          train::calibration_report(pl.first, pl.second, 15));
+  if (by_source.size() > 1)
+    cal_rows.emplace_back("all", train::calibration_report(all_p, all_l, 15));
+  for (auto& [name, c] : cal_rows) {
+    report["sources"][name]["ece_15"] =
+        std::isnan(c.ece) ? nlohmann::json(nullptr) : nlohmann::json(c.ece);
+    nlohmann::json bins = nlohmann::json::array();
+    for (const auto& b : c.bins)
+      bins.push_back({{"lo", b.lo},
+                      {"hi", b.hi},
+                      {"count", b.count},
+                      {"mean_p", b.mean_p},
+                      {"spam_fraction", b.spam_fraction}});
+    report["sources"][name]["reliability"] = bins;
+  }
 
   if (!json_path.empty()) {
     if (json_path == "-") {
@@ -276,6 +296,10 @@ int cmd_eval(const std::vector<std::string>& argv) {
                   fmt(m.fpr_05).c_str(), fmt(m.fnr_05).c_str(), fmt(m.fpr_09).c_str(),
                   fmt(m.fnr_09).c_str(), fmt(m.recall_at_fpr_0001).c_str(),
                   fmt(m.recall_at_fpr_001).c_str());
+    std::printf("calibration: ECE (15 equal-width bins of p(spam))");
+    for (auto& [name, c] : cal_rows) std::printf("  %s %s", name.c_str(), fmt(c.ece).c_str());
+    std::printf("\nreliability (%s):\n%s", cal_rows.back().first.c_str(),
+                train::reliability_table(cal_rows.back().second).c_str());
     std::printf(
         "speed: extraction+tokenization %.1f msg/s (%d threads), model %.1f msg/s "
         "(%.0f tokens/msg), overall %.1f msg/s\n",

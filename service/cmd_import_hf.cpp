@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "model/head_file.h"
 #include "model/import_hf.h"
 #include "model/model.h"
 #include "service/cli.h"
@@ -28,6 +29,10 @@ const CommandSpec& spec() {
            "256"},
           {"tail-tokens", "N", "of those, how many come from the end of a long message", "64"},
           {"pooling", "KIND", "mean or cls", "mean"},
+          {"head", "FILE",
+           "join a trained head file (e.g. models/minilm-l6-spam-head.safetensors) to the "
+           "encoder",
+           ""},
           {"fp16", "", "store weights as float16 (half the size; tiny accuracy cost)", ""},
       }};
   return s;
@@ -51,6 +56,7 @@ int cmd_import_hf(const std::vector<std::string>& argv) {
   std::string out = a.get_or("out", service::default_model_path());
   auto t0 = std::chrono::steady_clock::now();
   model::Model m = model::import_hf(a.positional()[0], o);
+  if (auto head = a.get("head")) model::apply_head(m, *head);
   std::filesystem::path parent = std::filesystem::path(out).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   model::save_model(m, out, a.flag("fp16"));
@@ -61,6 +67,41 @@ int cmd_import_hf(const std::vector<std::string>& argv) {
             << m.config.layers << " layers, hidden " << m.config.hidden << ", head "
             << m.config.head_state << ") in " << s << " s\n";
   std::cout << out << "\n";
+  return 0;
+}
+
+namespace {
+
+const CommandSpec& export_head_spec() {
+  static const CommandSpec s{
+      "export-head",
+      "--model FILE --out HEAD",
+      "Writes the classification head of a model file (weights, pooling, calibration "
+      "temperature, tokenizer window, provenance) to a small head file.",
+      "The head file records a fingerprint of the encoder it belongs to; `import-hf --head` "
+      "refuses\nto join it to any other encoder.",
+      {
+          {"model", "FILE", "model file to take the head from", ""},
+          {"out", "HEAD", "head file to write", ""},
+      }};
+  return s;
+}
+
+}  // namespace
+
+int cmd_export_head(const std::vector<std::string>& argv) {
+  Args a(export_head_spec(), argv);
+  if (a.help()) {
+    std::cout << usage(export_head_spec());
+    return 0;
+  }
+  auto model_path = a.get("model");
+  auto out = a.get("out");
+  if (!model_path || !out) throw UsageError("export-head needs --model FILE and --out HEAD");
+  model::Model m = model::load_model(*model_path);
+  model::save_head(m, *out);
+  std::cerr << "export-head: wrote " << *out << " (head " << m.config.head_state
+            << ", temperature " << m.config.temperature << ")\n";
   return 0;
 }
 

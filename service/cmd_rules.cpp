@@ -3,6 +3,8 @@
 // is an error, and `--help` on any subcommand prints its table entry.
 #include "service/cmd_rules.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -18,6 +20,7 @@
 #include "rules/text.h"
 #include "rules/toml_io.h"
 #include "rules/what_if.h"
+#include "service/scorer.h"
 
 namespace sf::cli {
 namespace {
@@ -476,11 +479,64 @@ int run_settings(const Parsed& p, Env& e) {
   return 0;
 }
 
+// ---- rules test --message ------------------------------------------------
+
+// The header fields of a message (unfolded), as the daemon gives them to the
+// rules: at most 64 KiB of header section and 500 fields.
+std::vector<r::Header> message_headers(std::string_view m) {
+  constexpr size_t kMaxHeaderBytes = 64 << 10, kMaxFields = 500;
+  std::vector<r::Header> out;
+  size_t pos = 0;
+  while (pos < m.size() && pos < kMaxHeaderBytes && out.size() < kMaxFields) {
+    size_t nl = m.find('\n', pos);
+    size_t line_end = nl == std::string_view::npos ? m.size() : nl + 1;
+    std::string text(m.substr(pos, line_end - pos));
+    pos = line_end;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (text.empty()) break;  // end of the header section
+    if (text[0] == ' ' || text[0] == '\t') {
+      size_t b = text.find_first_not_of(" \t");
+      if (!out.empty() && b != std::string::npos) out.back().value += " " + text.substr(b);
+    } else if (size_t colon = text.find(':'); colon != std::string::npos && colon > 0) {
+      std::string value = text.substr(colon + 1);
+      size_t b = value.find_first_not_of(" \t");
+      out.push_back({text.substr(0, colon), b == std::string::npos ? "" : value.substr(b)});
+    }
+  }
+  return out;
+}
+
+std::string header_value(const std::vector<r::Header>& hs, std::string_view name) {
+  for (const auto& h : hs) {
+    if (h.name.size() == name.size() &&
+        std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        }))
+      return h.value;
+  }
+  return "";
+}
+
+// The first address of a header value: "Ann <ann@x.example>, ..." -> ann@x.example.
+std::string first_address(const std::string& v) {
+  size_t lt = v.find('<');
+  if (lt != std::string::npos) {
+    size_t gt = v.find('>', lt);
+    if (gt != std::string::npos) return v.substr(lt + 1, gt - lt - 1);
+  }
+  std::string a = v.substr(0, v.find(','));
+  size_t b = a.find_first_not_of(" \t"), e = a.find_last_not_of(" \t");
+  a = b == std::string::npos ? "" : a.substr(b, e - b + 1);
+  return a.find('@') == std::string::npos ? "" : a;
+}
+
 int run_test(const Parsed& p, Env& e) {
-  if (p.has("message")) {
-    throw UsageError(
-        "testing a message file needs the model pipeline, which this build does not wire in "
-        "yet; give the context with --from/--to/--prob/--header/--size or --context FILE");
+  const bool with_message = p.has("message");
+  if (!with_message) {
+    for (const char* o : {"model", "config", "backend"}) {
+      if (p.has(o)) throw UsageError(std::string("--") + o + " goes with --message");
+    }
   }
   r::Context ctx;
   if (auto f = p.one("context")) {
@@ -489,6 +545,20 @@ int run_test(const Parsed& p, Env& e) {
     } catch (const json::parse_error& x) {
       throw UsageError(std::string("--context: JSON error: ") + x.what());
     }
+  }
+  std::string raw;
+  json message_info;
+  if (auto f = p.one("message")) {
+    raw = read_input(*f);
+    message_info["file"] = *f;
+    // The file gives the headers, the size and, where neither the flags nor
+    // --context do, the sender (From) and recipient (To).
+    auto hs = message_headers(raw);
+    if (ctx.sender.empty() && !p.has("from")) ctx.sender = first_address(header_value(hs, "From"));
+    if (ctx.recipient.empty() && !p.has("to"))
+      ctx.recipient = first_address(header_value(hs, "To"));
+    ctx.headers.insert(ctx.headers.end(), hs.begin(), hs.end());
+    ctx.size = raw.size();
   }
   if (auto v = p.one("from")) ctx.sender = *v;
   if (auto v = p.one("to")) ctx.recipient = *v;
@@ -504,12 +574,40 @@ int run_test(const Parsed& p, Env& e) {
     auto [n, v] = split_header("--header", h);
     ctx.headers.push_back({n, v});
   }
-  if (ctx.recipient.empty()) throw UsageError("test needs a recipient (--to or in --context)");
+  if (ctx.recipient.empty()) {
+    throw UsageError(with_message ? "test needs a recipient (--to, or a To: header in the message)"
+                                  : "test needs a recipient (--to or in --context)");
+  }
   r::Store& s = e.open(false);
   uint64_t generation = 0;
   r::Config config = s.load_config(&generation);
   auto rules = r::RuleSet::build(std::move(config), generation);
-  e.out << rules_test_report(ctx, *rules).dump(2) << "\n";
+  // The model runs only when the lists and rules leave the decision to it,
+  // and no --prob was given.
+  if (with_message && !ctx.probability && !r::evaluate_before_model(ctx, *rules)) {
+    service::ScorerOptions o;
+    o.config_path = p.one("config").value_or("");
+    o.model_path = p.one("model").value_or("");
+    o.backend = p.one("backend").value_or("auto");
+    std::unique_ptr<service::Scorer> scorer;
+    try {
+      scorer = service::open_scorer(o);
+    } catch (const std::exception& x) {
+      throw r::StoreError(std::string("no model available to score the message: ") + x.what() +
+                          " (give --model FILE, or --prob P to skip the model)");
+    }
+    model::Prepared prepared = scorer->pipeline->prepare(raw);
+    std::vector<const model::Prepared*> one{&prepared};
+    ctx.probability = scorer->score(one)[0];
+    message_info["model"] = scorer->model_path;
+    message_info["probability"] = *ctx.probability;
+    message_info["tokens"] = prepared.ids.size();
+    message_info["flags"] = model::prepared_flag_names(prepared);
+    if (!scorer->head_trained()) e.err << scorer->head_warning() << "\n";
+  }
+  json report = rules_test_report(ctx, *rules);
+  if (with_message) report["message"] = message_info;
+  e.out << report.dump(2) << "\n";
   return 0;
 }
 
@@ -700,13 +798,19 @@ const std::vector<Command>& commands() {
        run_settings},
       {"test",
        "test --to ADDR [--from ADDR] [--prob P] [--client-ip IP] [--header 'N: v']... [--size N]"
-       " [--tenant T] [--auth-user U] [--context FILE]",
+       " [--tenant T] [--auth-user U] [--context FILE] [--message FILE [--model FILE]"
+       " [--config FILE] [--backend B]]",
        "evaluate a context and print the decision with its reason as JSON",
        "  --context FILE|-  the context as JSON (flags given too override it)\n"
        "  without --prob the model's probability is unknown: the decision is the one\n"
-       "  taken when the model did not run\n",
+       "  taken when the model did not run\n"
+       "  --message FILE|-  a raw message: its headers and size go into the context, its\n"
+       "                    From/To give the sender/recipient the flags do not, and the\n"
+       "                    model scores it (unless a list or rule decides first, or --prob)\n"
+       "  --model FILE      the model for --message (default: the config's, else\n"
+       "                    the default model path); --config FILE, --backend B as for classify\n",
        {"from", "to", "prob", "client-ip", "header", "size", "tenant", "auth-user", "context",
-        "message"},
+        "message", "model", "config", "backend"},
        {},
        run_test},
       {"export",

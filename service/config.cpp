@@ -30,6 +30,10 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"http",
        {"listen", "token_file", "max_body_bytes", "max_header_bytes", "read_timeout_ms",
         "write_timeout_ms", "idle_timeout_ms", "max_connections"}},
+      {"milter",
+       {"listen", "socket", "socket_mode", "max_message_bytes", "max_command_bytes",
+        "read_timeout_ms", "write_timeout_ms", "max_connections", "reject_text", "tempfail_text",
+        "reject_threshold"}},
   };
   return k;
 }
@@ -220,6 +224,49 @@ Config parse_config(const std::string& text, const std::string& origin) {
   read_int(t, origin, "http", "write_timeout_ms", hc.write_timeout_ms, 1, 3600000);
   read_int(t, origin, "http", "idle_timeout_ms", hc.idle_timeout_ms, 1, 3600000);
   read_int(t, origin, "http", "max_connections", hc.max_connections, 1, 1000000);
+
+  MilterConfig& mc = c.milter;
+  if (const toml::node* n = t["milter"]["listen"].node()) {
+    const std::string name = "milter.listen";
+    if (!n->is_array()) fail(origin, name, "must be an array of \"host:port\" strings");
+    mc.listen.clear();
+    for (const toml::node& e : *n->as_array()) {
+      if (!e.is_string()) fail(origin, name, "must be an array of \"host:port\" strings");
+      std::string v = *e.value<std::string>();
+      if (v.rfind("inet:", 0) == 0) v = v.substr(5);  // Postfix's spelling
+      parse_host_port(v, origin + ": " + name);
+      mc.listen.push_back(v);
+    }
+  }
+  read_string(t, origin, "milter", "socket", mc.socket);
+  if (mc.socket.rfind("unix:", 0) == 0) mc.socket = mc.socket.substr(5);
+  if (t["milter"]["socket_mode"].node()) {
+    std::string mode;
+    read_string(t, origin, "milter", "socket_mode", mode);
+    char* end = nullptr;
+    long m = std::strtol(mode.c_str(), &end, 8);
+    if (mode.empty() || *end || m < 0 || m > 0777)
+      fail(origin, "milter.socket_mode", "must be an octal string such as \"0660\"");
+    mc.socket_mode = static_cast<int>(m);
+  }
+  read_int(t, origin, "milter", "max_message_bytes", mc.max_message_bytes, 1024, 1LL << 30);
+  read_int(t, origin, "milter", "max_command_bytes", mc.max_command_bytes, 65536 + 16, 64 << 20);
+  read_int(t, origin, "milter", "read_timeout_ms", mc.read_timeout_ms, 1, 3600000);
+  read_int(t, origin, "milter", "write_timeout_ms", mc.write_timeout_ms, 1, 3600000);
+  read_int(t, origin, "milter", "max_connections", mc.max_connections, 1, 1000000);
+  read_string(t, origin, "milter", "reject_text", mc.reject_text);
+  read_string(t, origin, "milter", "tempfail_text", mc.tempfail_text);
+  for (const auto* txt : {&mc.reject_text, &mc.tempfail_text}) {
+    for (char ch : *txt) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+        fail(origin, txt == &mc.reject_text ? "milter.reject_text" : "milter.tempfail_text",
+             "must be one line of printable text");
+    }
+    if (txt->size() > 400)
+      fail(origin, txt == &mc.reject_text ? "milter.reject_text" : "milter.tempfail_text",
+           "longer than 400 characters");
+  }
+  read_double(t, origin, "milter", "reject_threshold", mc.reject_threshold, 0.0, 1.0);
   return c;
 }
 

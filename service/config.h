@@ -69,6 +69,20 @@ struct HttpConfig {  // [http]: the JSON API (Boost.Beast)
   int max_connections = 1024;
 };
 
+struct MilterConfig {               // [milter]: the Sendmail/Postfix milter protocol, version 6
+  std::vector<std::string> listen;  // "host:port" or "inet:host:port"; empty (default): no TCP
+  std::string socket;               // Unix socket path ("unix:" prefix allowed); empty: none
+  int socket_mode = 0660;
+  int64_t max_message_bytes = 10 << 20;  // headers + body kept for scoring; the rest is not scored
+  int max_command_bytes = 1 << 20;       // one protocol command (a body chunk is <= 64 KiB)
+  int read_timeout_ms = 300000;          // to receive the next command (Postfix: 300 s)
+  int write_timeout_ms = 30000;          // to send one reply
+  int max_connections = 1024;
+  std::string reject_text = "Message rejected as spam";  // after "550 5.7.1 "
+  std::string tempfail_text = "Try again later";         // after "451 4.7.1 "
+  double reject_threshold = 0;  // > 0: reject (550) when p >= this, whatever the policy says
+};
+
 struct Config {
   std::string source = "(built-in defaults)";  // file the values came from
   // [model]
@@ -82,6 +96,7 @@ struct Config {
   VerdictConfig verdict;
   SpamdConfig spamd;
   HttpConfig http;
+  MilterConfig milter;
 };
 
 // Reads a TOML file. Throws ConfigError.

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "service/config.h"
+#include "service/http_admin.h"
 
 namespace sf::service {
 namespace {
@@ -80,6 +81,18 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 }  // namespace
 
+bool is_rules_admin_path(std::string_view path) {
+  constexpr std::string_view kPrefix = "/v1/admin/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return false;
+  path.remove_prefix(kPrefix.size());
+  size_t slash = path.find('/');
+  std::string_view res = path.substr(0, slash);
+  if (slash != std::string_view::npos) return res == "rules" && slash + 1 < path.size();
+  for (std::string_view r : {"rules", "thresholds", "lists", "audit", "what-if", "export"})
+    if (res == r) return true;
+  return false;
+}
+
 RouteMatch route_request(std::string_view method, std::string_view target) {
   RouteMatch m;
   size_t qm = target.find('?');
@@ -105,6 +118,11 @@ RouteMatch route_request(std::string_view method, std::string_view target) {
     m.route = (r.method == method || (r.method == "GET" && method == "HEAD"))
                   ? r.route
                   : HttpRoute::bad_method;
+    return m;
+  }
+  if (is_rules_admin_path(path)) {  // methods are checked by http_admin.cpp
+    m.admin = true;
+    m.route = HttpRoute::rules_admin;
     return m;
   }
   m.route = HttpRoute::not_found;

@@ -17,6 +17,8 @@
 //   GET  /readyz           200 once the model is loaded, else 503
 //   GET  /metrics          Prometheus text format
 //   POST /v1/admin/reload  (admin) re-read the config, as SIGHUP does
+//   /v1/admin/rules, thresholds, lists, audit, what-if, export: (admin) the
+//                          rules database, see http_admin.h
 // Authentication: clients not on loopback, and every admin endpoint, need
 // "Authorization: Bearer <token>" with the token of http.token_file.
 // Promises: pure functions; never throw on any input.
@@ -43,6 +45,7 @@ enum class HttpRoute {
   readyz,
   metrics,
   reload,
+  rules_admin,  // /v1/admin/{rules,thresholds,lists,audit,what-if,export}: http_admin.h
   not_found,
   bad_method
 };

@@ -1,6 +1,7 @@
 // http_server.cpp: see http_server.h.
 #include "service/http_server.h"
 
+#include "service/http_admin.h"
 #include "service/http_api.h"
 #include "service/serve_log.h"
 
@@ -201,6 +202,25 @@ asio::awaitable<void> HttpAdapter::serve(TcpStream stream, Peer peer) {
                       {{"interface", "http"}, {"error", printable(failure, 300)}});
             reply = error_reply(503, "feedback could not be stored");
           }
+          break;
+        }
+        case HttpRoute::rules_admin: {
+          AdminRequest ar{std::string(req.method_string()), std::string(req.target()),
+                          std::move(req.body()), "http-admin"};
+          const std::string db = cfg->server.rules_db;
+          AdminResult result;
+          co_await asio::co_spawn(
+              ctx_.engine.blocking_executor(),
+              [&]() -> asio::awaitable<void> {
+                result = handle_rules_admin(db, ar);
+                co_return;
+              },
+              asio::use_awaitable);
+          if (result.changed)
+            log_event(
+                LogLevel::info, "rules_changed",
+                {{"interface", "http"}, {"request", printable(ar.method + " " + ar.target, 200)}});
+          reply = std::move(result.reply);
           break;
         }
         case HttpRoute::bad_method:

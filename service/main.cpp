@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "service/cli.h"
+#include "service/cmd_bench.h"
 #include "service/cmd_rules.h"
 #include "service/commands.h"
 #include "service/train_commands.h"
@@ -20,12 +21,15 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
+    {"serve", sf::cli::cmd_serve, "run the daemon: spamd protocol and HTTP API"},
     {"classify", sf::cli::cmd_classify, "score messages (files or stdin), one JSON line each"},
     {"eval", sf::cli::cmd_eval, "score a labelled manifest and report AUC, error rates, speed"},
-    {"import-hf", sf::cli::cmd_import_hf, "convert a Hugging Face BERT checkpoint to a model file"},
-    {"prepare-data", sf::cli::cmd_prepare_data, " tokenize labelled mail into a token cache"},
-    {"train", sf::cli::cmd_train, "train and calibrate a model on a token cache"},
     {"rules", sf::cli::cmd_rules, "list, change, test and what-if the business rules (SQLite)"},
+    {"prepare-data", sf::cli::cmd_prepare_data, "tokenize labelled mail into a token cache"},
+    {"train", sf::cli::cmd_train, "train and calibrate a model on a token cache"},
+    {"import-hf", sf::cli::cmd_import_hf, "convert a Hugging Face BERT checkpoint to a model file"},
+    {"export-head", sf::cli::cmd_export_head, "write a model file's trained head to a head file"},
+    {"bench", sf::cli::cmd_bench, "model-only speed: msgs/s, batch-1 latency, cold start, energy"},
     {"version", sf::cli::cmd_version, "print version and build facts"},
 };
 
@@ -34,7 +38,7 @@ void print_help(std::ostream& out) {
          "quantized transformer.\n\ncommands:\n";
   for (const auto& c : kSubcommands) {
     std::string n = c.name;
-    out << "  " << n << std::string(12 - n.size(), ' ') << c.summary << "\n";
+    out << "  " << n << std::string(n.size() < 14 ? 14 - n.size() : 1, ' ') << c.summary << "\n";
   }
   out << "\n`spamformer COMMAND --help` describes each command.\n";
 }

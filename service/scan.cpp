@@ -198,7 +198,7 @@ std::string strip_our_headers(std::string_view m) {
 
 std::string rewrite_message(std::string_view message, const std::vector<Header>& headers) {
   std::string m = strip_our_headers(message);
-  const std::string_view eol = line_ending(m);
+  const std::string_view eol = line_ending(message);  // the style of the message as sent
   std::string block;
   for (const auto& h : headers)
     block += one_line(h.name) + ": " + one_line(h.value) + std::string(eol);

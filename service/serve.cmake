@@ -15,7 +15,10 @@ add_library(sf_daemon STATIC
   ${CMAKE_CURRENT_LIST_DIR}/serve_rules.cpp
   ${CMAKE_CURRENT_LIST_DIR}/spamd_protocol.cpp
   ${CMAKE_CURRENT_LIST_DIR}/spamd_server.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/milter_protocol.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/milter_server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_api.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/http_admin.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/serve.cpp)
 target_link_libraries(sf_daemon PUBLIC sf_common sf_service sf_rules Boost::headers
@@ -34,3 +37,22 @@ endif()
 add_library(sf_serve_cmd STATIC ${CMAKE_CURRENT_LIST_DIR}/serve_main.cpp)
 target_link_libraries(sf_serve_cmd PUBLIC sf_daemon sf_service)
 cmake_language(DEFER CALL target_link_libraries spamformer PRIVATE sf_serve_cmd)
+
+# libFuzzer harnesses of the protocol parsers (fuzz/<name>_fuzz.cpp), only with
+# clang; not part of `all`. scripts/fuzz.sh builds and runs every *_fuzz target
+# (CI: a short run each, seeded from fuzz/seeds/<target>/).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  foreach(_proto milter spamd http)
+    set(_parser ${CMAKE_CURRENT_LIST_DIR}/${_proto}_protocol.cpp)
+    if(_proto STREQUAL "http")
+      set(_parser ${CMAKE_CURRENT_LIST_DIR}/http_api.cpp)
+    endif()
+    add_executable(${_proto}_fuzz EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/fuzz/${_proto}_fuzz.cpp
+                                                   ${_parser} ${CMAKE_CURRENT_LIST_DIR}/scan.cpp)
+    target_compile_options(${_proto}_fuzz PRIVATE -fsanitize=fuzzer,address,undefined
+                                                  -fno-sanitize-recover=undefined)
+    target_link_options(${_proto}_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_compile_definitions(${_proto}_fuzz PRIVATE BOOST_ASIO_NO_DEPRECATED)
+    target_link_libraries(${_proto}_fuzz PRIVATE sf_common Threads::Threads)
+  endforeach()
+endif()

@@ -8,6 +8,7 @@
 #include "service/http_server.h"
 #include "service/serve_listener.h"
 #include "service/serve_log.h"
+#include "service/milter_server.h"
 #include "service/spamd_server.h"
 
 namespace sf::service {
@@ -199,6 +200,14 @@ int Daemon::run() {
     d.http = std::make_shared<HttpAdapter>(*d.ctx);
     for (const auto& a : cfg.http.listen)
       lines.push_back("http listening on " + d.listeners->add_tcp(d.http, a));
+  }
+  if (!cfg.milter.listen.empty() || !cfg.milter.socket.empty()) {  // the milter adapter
+    auto milter = std::make_shared<MilterAdapter>(*d.ctx);
+    for (const auto& a : cfg.milter.listen)
+      lines.push_back("milter listening on " + d.listeners->add_tcp(milter, a));
+    if (!cfg.milter.socket.empty())
+      lines.push_back("milter listening on " +
+                      d.listeners->add_unix(milter, cfg.milter.socket, cfg.milter.socket_mode));
   }
   if (lines.empty())
     throw ConfigError(

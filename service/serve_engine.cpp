@@ -61,7 +61,6 @@ void ScanEngine::set_model(std::shared_ptr<const ModelHandle> model) {
   l->model = model;
   l->scheduler =
       std::make_unique<Scheduler>(model->replicas, model->config, options().scheduler, &metrics_);
-  Scheduler* s = l->scheduler.get();
   std::shared_ptr<Loaded> old;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -73,7 +72,6 @@ void ScanEngine::set_model(std::shared_ptr<const ModelHandle> model) {
     auto p = weak.lock();
     return p ? p->scheduler->queue_depth() : size_t{0};
   });
-  (void)s;
   metrics_.set_backend(model->backend, model->device, model->name);
   metrics_.set_ready(true);
   log_event(LogLevel::info, "model_ready",

@@ -18,5 +18,7 @@ add_executable(spamformer
   ${CMAKE_CURRENT_LIST_DIR}/cmd_import_hf.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_version.cpp)
 target_include_directories(spamformer PRIVATE ${CBLAS_INCLUDE_DIR})
-target_link_libraries(spamformer PRIVATE sf_service sf_metrics sf_cmd_rules)
+target_link_libraries(spamformer PRIVATE sf_service sf_metrics sf_cmd_rules sf_headfile)
+# build/spamformer, where the README and the scripts expect it.
+set_target_properties(spamformer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
 install(TARGETS spamformer RUNTIME DESTINATION bin)

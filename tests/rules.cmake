@@ -6,3 +6,6 @@ sf_add_test(test_rules
   LIBS sf_rules SQLite::SQLite3
   LABELS rules)
 sf_add_test(test_rules_cli SOURCES test_rules_cli.cpp LIBS sf_cmd_rules sf_rules LABELS rules)
+# The daemon's HTTP admin endpoints for the rules (service/http_admin.h).
+sf_add_test(test_http_admin SOURCES test_http_admin.cpp LIBS sf_daemon sf_cmd_rules
+            LABELS rules)

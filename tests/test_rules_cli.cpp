@@ -9,9 +9,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/import_hf.h"
+#include "model/model.h"
 #include "rules/sha256.h"
 #include "rules/store.h"
 #include "service/cmd_rules.h"
+#include "service/scorer.h"
 
 namespace sf::cli {
 namespace {
@@ -171,9 +174,105 @@ TEST_F(RulesCli, TestPrintsTheDecisionAndReason) {
   std::string ctx = file("ctx.json", R"({"recipient": "bob@example.com", "probability": 0.1})");
   r = run({"test", "--context", ctx});
   EXPECT_EQ(nlohmann::json::parse(r.out)["decision"]["rule"], "default:ham");
-  r = run({"test", "--message", ctx, "--to", "bob@example.com"});
+  r = run({"test", "--model", ctx, "--to", "bob@example.com"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(has(r.err, "needs the model pipeline")) << r.err;
+  EXPECT_TRUE(has(r.err, "--model goes with --message")) << r.err;
+}
+
+// The band the default rules give a probability (docs/rules.md).
+std::string default_rule_for(double p) {
+  return p >= 0.9 ? "default:spam" : p >= 0.5 ? "default:suspect" : "default:ham";
+}
+
+TEST_F(RulesCli, TestScoresAMessageFileWithTheModel) {
+  ASSERT_EQ(run({"init"}).code, 0);
+  // A tiny model with a random (seeded) head, so the probability is not a constant.
+  model::ImportOptions io;
+  io.head_init = "normal";
+  io.head_seed = 7;
+  io.max_tokens = 64;  // the tiny model's positions
+  io.tail_tokens = 16;
+  std::string model_path = (dir_ / "tiny.safetensors").string();
+  model::save_model(model::import_hf(std::string(SF_TEST_DATA) + "/encoder/tiny_bert", io),
+                    model_path);
+  const std::string mail =
+      "From: Ann Example <ann@sender.example>\r\nTo: Bob <bob@example.com>\r\n"
+      "Subject: cheap pills\r\nMessage-ID: <m1@sender.example>\r\n\r\n"
+      "Buy cheap pills now, limited offer.\r\n";
+  std::string msg = file("m.eml", mail);
+
+  auto r = run({"test", "--message", msg, "--model", model_path, "--backend", "cpu"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  // Sender and recipient come from the headers, the size from the file.
+  EXPECT_EQ(j["context"]["sender"], "ann@sender.example");
+  EXPECT_EQ(j["context"]["recipient"], "bob@example.com");
+  EXPECT_EQ(j["context"]["size"], mail.size());
+  EXPECT_TRUE(has(j["context"]["headers"].dump(), "Subject: cheap pills")) << j.dump();
+  // The probability is the model's for this message.
+  service::ScorerOptions so;
+  so.model_path = model_path;
+  so.backend = "cpu";
+  auto scorer = service::open_scorer(so);
+  model::Prepared prepared = scorer->pipeline->prepare(mail);
+  std::vector<const model::Prepared*> one{&prepared};
+  const float expected = scorer->score(one)[0];
+  ASSERT_TRUE(j["message"]["probability"].is_number()) << j.dump();
+  EXPECT_FLOAT_EQ(j["message"]["probability"].get<float>(), expected);
+  EXPECT_EQ(j["message"]["model"], model_path);
+  EXPECT_EQ(j["message"]["tokens"], prepared.ids.size());
+  EXPECT_EQ(j["model_needed"], true);
+  EXPECT_EQ(j["decision"]["rule"], default_rule_for(expected)) << j.dump();
+  EXPECT_FALSE(j["decision"]["reason"].get<std::string>().empty());
+
+  // The flags win over the headers; a threshold for the flag's domain decides
+  // (spam from p >= 0: whatever the model says).
+  ASSERT_EQ(run({"set-threshold", "--domain", "other.example", "suspect", "0"}).code, 0);
+  ASSERT_EQ(run({"set-threshold", "--domain", "other.example", "spam", "0"}).code, 0);
+  r = run({"test", "--message", msg, "--model", model_path, "--to", "carol@other.example"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["context"]["recipient"], "carol@other.example");
+  EXPECT_EQ(j["decision"]["rule"], "default:spam") << j.dump();
+  EXPECT_EQ(j["decision"]["outcome"], "move Junk");
+  EXPECT_TRUE(has(j["decision"]["reason"], "(domain other.example)")) << j.dump();
+
+  // --prob skips the model.
+  r = run({"test", "--message", msg, "--prob", "0.95", "--model", (dir_ / "none").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["decision"]["rule"], "default:spam");
+}
+
+TEST_F(RulesCli, TestMessageDecidedByAListNeedsNoModel) {
+  ASSERT_EQ(run({"lists", "add", "block", "sender.example"}).code, 0);
+  std::string msg =
+      file("m.eml", "From: ann@sender.example\nTo: bob@example.com\nSubject: hi\n\nhello\n");
+  auto r = run({"test", "--message", msg, "--model", (dir_ / "missing.safetensors").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["decision"]["rule"], "block-list");
+  EXPECT_EQ(j["model_needed"], false);
+  EXPECT_FALSE(j["message"].contains("probability"));
+}
+
+TEST_F(RulesCli, TestMessageWithoutAModelSaysSo) {
+  ASSERT_EQ(run({"init"}).code, 0);
+  std::string msg = file("m.eml", "From: ann@sender.example\nTo: bob@example.com\n\nhello\n");
+  std::string missing = (dir_ / "missing.safetensors").string();
+  ::setenv("SPAMFORMER_MODEL", missing.c_str(), 1);
+  ::setenv("SPAMFORMER_CONFIG", (dir_ / "no-config.toml").string().c_str(), 1);
+  auto r = run({"test", "--message", msg});
+  ::unsetenv("SPAMFORMER_MODEL");
+  ::unsetenv("SPAMFORMER_CONFIG");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "no model available to score the message")) << r.err;
+  EXPECT_TRUE(has(r.err, "--model FILE")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  // No recipient anywhere: a usage error.
+  std::string bare = file("bare.eml", "Subject: x\n\nhello\n");
+  r = run({"test", "--message", bare, "--prob", "0.1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "To: header")) << r.err;
 }
 
 TEST_F(RulesCli, ListsAddShowRemoveAndPrecedence) {

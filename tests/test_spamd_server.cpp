@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "daemon_fixture.h"
 #include "rules/sha256.h"
 #include "rules/store.h"
+#include "service/serve.h"
 #include "service/serve_feedback.h"
 #include "service/spamd_server.h"
 
@@ -294,4 +296,135 @@ TEST_F(SpamdFixture, SpamcUnderFailClosedGetsAnErrorNotAVerdict) {
   EXPECT_EQ(safe.out, kSpam);
   Proc strict = run("spamc -x -d 127.0.0.1 -p " + std::to_string(port), kSpam);
   EXPECT_EQ(strict.status, 74);  // EX_IOERR: spamd answered 75 EX_TEMPFAIL and closed
+}
+
+// ---- the whole daemon (serve.h) with the fault-injection backend
+
+namespace {
+
+struct RunningDaemon {
+  explicit RunningDaemon(Config c, std::shared_ptr<sf::test::FaultBackend> b)
+      : daemon(
+            ServeOptions{}, std::move(c),
+            [b](const Config&, const ServeOptions&) {
+              return std::shared_ptr<const ModelHandle>(sf::test::test_model(b));
+            },
+            [](const Config& cfg) {
+              PolicyBundle p;
+              p.policy = make_default_policy(cfg.verdict);
+              return p;
+            },
+            out) {
+    thread = std::thread([this] { status = daemon.run(); });
+    for (int i = 0; i < 500 && port == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::string text = out.str();
+      size_t at = text.find("spamd listening on 127.0.0.1:");
+      size_t nl = text.find('\n', at);
+      if (at != std::string::npos && nl != std::string::npos)
+        port = static_cast<uint16_t>(std::stoi(text.substr(at + 29, nl - at - 29)));
+    }
+  }
+  ~RunningDaemon() {
+    if (thread.joinable()) {
+      daemon.request_stop();
+      thread.join();
+    }
+  }
+  std::ostringstream out;
+  Daemon daemon;
+  std::thread thread;
+  int status = -1;
+  uint16_t port = 0;
+};
+
+Config daemon_config() {
+  Config c;
+  c.spamd.listen = {"127.0.0.1:0"};
+  c.http.listen = {};
+  c.scheduler.max_wait_us = 0;
+  c.server.log_scans = false;
+  return c;
+}
+
+}  // namespace
+
+TEST(Daemon, ShutdownFinishesTheRequestsInFlight) {
+  auto b = std::make_shared<sf::test::FaultBackend>();
+  RunningDaemon d(daemon_config(), b);
+  ASSERT_NE(d.port, 0) << d.out.str();
+  // Wait for the model (loaded in the background).
+  for (int i = 0;
+       i < 200 && roundtrip(d.port, request("CHECK", kSpam)).find("True") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  b->delay_ms = 600;
+  std::string reply;
+  std::thread client([&] { reply = roundtrip(d.port, request("CHECK", kSpam)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the request is in the model
+  d.daemon.request_stop();
+  d.thread.join();
+  client.join();
+  EXPECT_EQ(reply, "SPAMD/1.5 0 EX_OK\r\nSpam: True ; 9.5 / 9.0\r\n\r\n");
+  EXPECT_EQ(d.status, 0);
+  // The listener is closed: new connections are refused.
+  asio::io_context io;
+  tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect({asio::ip::make_address("127.0.0.1"), d.port}, ec);
+  EXPECT_TRUE(ec);
+}
+
+TEST(Daemon, ModelThatFailsToLoadEndsTheDaemonWithStatus1) {
+  std::ostringstream out;
+  Daemon d(
+      ServeOptions{}, daemon_config(),
+      [](const Config&, const ServeOptions&) -> std::shared_ptr<const ModelHandle> {
+        throw std::runtime_error("injected load failure");
+      },
+      [](const Config& cfg) {
+        PolicyBundle p;
+        p.policy = make_default_policy(cfg.verdict);
+        return p;
+      },
+      out);
+  EXPECT_EQ(d.run(), 1);
+}
+
+// ---- decisions by the business-rule engine (server.rules_db)
+
+TEST(RulesPolicy, RuleStoreDecidesAndReloads) {
+  fs::path dir = fs::temp_directory_path() / ("sf_rules_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  Config c;
+  c.server.rules_db = (dir / "rules.sqlite").string();
+  auto store = std::make_shared<sf::rules::Store>(c.server.rules_db);
+  PolicyBundle b = default_policies(c);
+  ASSERT_TRUE(b.policy && b.feedback && b.reload_rules && b.poll_rules);
+  EXPECT_EQ(b.policy->name(), "rules");
+  ScanRequest req;
+  req.message = "Subject: x\r\n\r\nbody";
+  req.envelope.recipients = {"bob@example.org"};
+  req.envelope.sender = "ann@friend.example";
+  Decision d = b.policy->decide(req, 0.6, {});
+  EXPECT_EQ(d.verdict, Verdict::suspect);
+  EXPECT_EQ(d.rule, "default:suspect");
+  EXPECT_DOUBLE_EQ(d.spam_threshold, 0.9);
+  // A block-list entry and a lower global spam threshold, as `spamformer rules` writes them.
+  sf::rules::ListEntry e;
+  e.list = "block";
+  e.entry = "spammer.example";
+  store->add_list_entries({e}, "test");
+  store->set_threshold(sf::rules::Scope::global, "", sf::rules::ThresholdKind::spam, 0.5, "test");
+  EXPECT_TRUE(b.poll_rules());  // the store changed: reloaded
+  EXPECT_FALSE(b.poll_rules());
+  d = b.policy->decide(req, 0.6, {});
+  EXPECT_EQ(d.verdict, Verdict::spam);
+  EXPECT_DOUBLE_EQ(d.spam_threshold, 0.5);
+  req.envelope.sender = "x@spammer.example";
+  d = b.policy->decide(req, 0.01, {});
+  EXPECT_EQ(d.rule, "block-list");
+  EXPECT_EQ(d.verdict, Verdict::spam);
+  EXPECT_FALSE(d.actions.empty());
+  fs::remove_all(dir);
 }

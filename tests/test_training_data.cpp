@@ -3,10 +3,10 @@
 // label folders, mbox splitting, and tokenization in listing order. All mail
 // here is written by the test.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "model/pipeline.h"
 #include "training/corpus.h"
@@ -20,8 +20,8 @@ namespace {
 
 sf::model::Model tiny_vocab_model() {
   sf::model::Model m;
-  m.vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "cheap",
-             "pills", "meeting", "at", "noon", "buy", "now", "example", ".", "com", "!"};
+  m.vocab = {"[PAD]",   "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello",   "world", "cheap", "pills",
+             "meeting", "at",    "noon",  "buy",   "now",    "example", ".",     "com",   "!"};
   m.config.vocab_size = static_cast<int>(m.vocab.size());
   m.config.max_tokens = 16;
   m.config.tail_tokens = 4;
@@ -41,8 +41,8 @@ TokenCache sample_cache() {
 }
 
 fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("sf_training_data_" + name + "_" + std::to_string(::getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("sf_training_data_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

@@ -51,8 +51,8 @@ void expect_gradient(const std::string& what, Vec& x, const Vec& g,
     double err = std::abs(num - g[i]) / scale;
     if (err > worst) worst = err, worst_i = i;
   }
-  EXPECT_LT(worst, tol) << what << ": worst relative error at element " << worst_i
-                        << " (analytic " << g[worst_i] << ")";
+  EXPECT_LT(worst, tol) << what << ": worst relative error at element " << worst_i << " (analytic "
+                        << g[worst_i] << ")";
 }
 
 }  // namespace
@@ -72,7 +72,8 @@ TEST(GradOps, LinearBackwardMatchesFiniteDifferences) {
   expect_gradient("linear db", b, db, f);
   // accumulate = true adds to what is there.
   Vec acc(n * in, 1.0);
-  ops::linear_bwd(x.data(), n, in, w.data(), out, r.data(), acc.data(), true, nullptr, nullptr);
+  ops::linear_bwd<double>(x.data(), n, in, w.data(), out, r.data(), acc.data(), true, nullptr,
+                          nullptr);
   for (size_t i = 0; i < acc.size(); ++i) EXPECT_NEAR(acc[i], dx[i] + 1.0, 1e-12);
 }
 
@@ -225,7 +226,8 @@ TEST(BertGrad, WholeModelGradientMatchesFiniteDifferences) {
       std::copy(sub.begin(), sub.end(), p.begin() + static_cast<std::ptrdiff_t>(e.offset));
     }
     // Token type 1 and unused vocabulary rows get no gradient.
-    const auto& te = net.layout().entries[net.layout().index.at("embeddings.token_type_embeddings.weight")];
+    const auto& te =
+        net.layout().entries[net.layout().index.at("embeddings.token_type_embeddings.weight")];
     for (int j = 0; j < c.hidden; ++j) EXPECT_EQ(g[te.offset + c.hidden + j], 0.0);
   }
 }

@@ -31,8 +31,9 @@ size_t ParamLayout::offset(const std::string& name) const {
 std::vector<uint8_t> ParamLayout::decay_mask() const {
   std::vector<uint8_t> m(total, 0);
   for (const auto& e : entries)
-    if (e.decay) std::fill(m.begin() + static_cast<std::ptrdiff_t>(e.offset),
-                           m.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size), 1);
+    if (e.decay)
+      std::fill(m.begin() + static_cast<std::ptrdiff_t>(e.offset),
+                m.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size), 1);
   return m;
 }
 
@@ -62,8 +63,8 @@ std::vector<float> init_params(const ParamLayout& l, uint64_t seed, double std) 
     bool ln = e.name.find("LayerNorm") != std::string::npos;
     bool weight = e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".weight") == 0;
     for (size_t i = 0; i < e.size; ++i)
-      p[e.offset + i] = ln ? (weight ? 1.0f : 0.0f)
-                           : (weight ? static_cast<float>(std * r.normal()) : 0.0f);
+      p[e.offset + i] =
+          ln ? (weight ? 1.0f : 0.0f) : (weight ? static_cast<float>(std * r.normal()) : 0.0f);
   }
   return p;
 }
@@ -85,8 +86,8 @@ BertGrad<T>::BertGrad(const model::Config& c) : c_(c), layout_(c) {
                    o("attention.output.dense.weight"), o("attention.output.dense.bias"),
                    o("attention.output.LayerNorm.weight"), o("attention.output.LayerNorm.bias"),
                    o("intermediate.dense.weight"), o("intermediate.dense.bias"),
-                   o("output.dense.weight"), o("output.dense.bias"),
-                   o("output.LayerNorm.weight"), o("output.LayerNorm.bias")});
+                   o("output.dense.weight"), o("output.dense.bias"), o("output.LayerNorm.weight"),
+                   o("output.LayerNorm.bias")});
   }
   acts_.resize(static_cast<size_t>(c.layers));
 }
@@ -184,7 +185,8 @@ template <typename T>
 T BertGrad<T>::backward(const std::vector<T>& params, const std::vector<int>& labels,
                         const std::vector<T>& weights, std::vector<T>& grads) {
   const int b = static_cast<int>(offsets_.size() - 1), k = c_.num_labels;
-  if (labels.size() != static_cast<size_t>(b) || (!weights.empty() && weights.size() != labels.size()))
+  if (labels.size() != static_cast<size_t>(b) ||
+      (!weights.empty() && weights.size() != labels.size()))
     throw std::invalid_argument("labels/weights do not match the batch");
   for (int y : labels)
     if (y < 0 || y >= k) throw std::invalid_argument("label outside [0, num_labels)");

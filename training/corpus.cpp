@@ -124,8 +124,10 @@ std::vector<LabelledMessage> list_mbox(const std::string& path, bool spam, int v
   uint64_t pos = 0;
   bool first = true;
   while (std::getline(in, line)) {
-    if (line.rfind("From ", 0) == 0) starts.push_back(pos);
-    else if (first) throw CorpusError(path + ": not an mbox (first line is not a \"From \" line)");
+    if (line.rfind("From ", 0) == 0)
+      starts.push_back(pos);
+    else if (first)
+      throw CorpusError(path + ": not an mbox (first line is not a \"From \" line)");
     first = false;
     pos += line.size() + 1;
   }

@@ -31,8 +31,8 @@ struct CorpusError : std::runtime_error {
 };
 
 struct LabelledMessage {
-  std::string path;             // file to read
-  uint64_t offset = 0;          // byte range inside it (mbox); length UINT64_MAX: whole file
+  std::string path;     // file to read
+  uint64_t offset = 0;  // byte range inside it (mbox); length UINT64_MAX: whole file
   uint64_t length = UINT64_MAX;
   bool spam = false;
   std::string split;

@@ -69,8 +69,7 @@ std::vector<float> compute_pooled(model::Backend& backend, const TokenCache& c,
   return out;
 }
 
-void save_features(const std::string& path, uint64_t key, int hidden,
-                   const std::vector<float>& x) {
+void save_features(const std::string& path, uint64_t key, int hidden, const std::vector<float>& x) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -102,7 +101,8 @@ bool load_features(const std::string& path, uint64_t key, int hidden, std::vecto
     throw std::runtime_error(path + ": not a Spamformer features file");
   if (k != key || hid != static_cast<uint32_t>(hidden)) return false;
   x.resize(rows * hid);
-  in.read(reinterpret_cast<char*>(x.data()), static_cast<std::streamsize>(x.size() * sizeof(float)));
+  in.read(reinterpret_cast<char*>(x.data()),
+          static_cast<std::streamsize>(x.size() * sizeof(float)));
   if (in.gcount() != static_cast<std::streamsize>(x.size() * sizeof(float)))
     throw std::runtime_error(path + ": truncated features file");
   return true;

@@ -32,8 +32,7 @@ std::vector<float> compute_pooled(model::Backend& backend, const TokenCache& c,
                                   const std::vector<size_t>& which, int hidden, size_t batch,
                                   const std::function<void(size_t, size_t)>& progress = {});
 
-void save_features(const std::string& path, uint64_t key, int hidden,
-                   const std::vector<float>& x);
+void save_features(const std::string& path, uint64_t key, int hidden, const std::vector<float>& x);
 // True and fills x when the file exists with this key and hidden size.
 bool load_features(const std::string& path, uint64_t key, int hidden, std::vector<float>& x);
 

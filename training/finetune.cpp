@@ -24,9 +24,9 @@ using Clock = std::chrono::steady_clock;
 constexpr char kCkptMagic[8] = {'S', 'F', 'C', 'K', 'P', 'T', '0', '1'};
 
 struct State {
-  int epoch = 1;             // epoch in progress (1-based)
-  int64_t step_in_epoch = 0;  // batches of it done
-  int64_t step = 0;           // optimizer steps in total
+  int epoch = 1;                        // epoch in progress (1-based)
+  int64_t step_in_epoch = 0;            // batches of it done
+  int64_t step = 0;                     // optimizer steps in total
   double loss_sum = 0, weight_sum = 0;  // running train loss of this epoch
   double best_val_loss = std::numeric_limits<double>::infinity();
   int best_epoch = 0, since_best = 0;
@@ -99,8 +99,9 @@ void load_checkpoint(const std::string& path, uint64_t key, State& s, AdamW& opt
   if (!in || std::memcmp(magic, kCkptMagic, 8) != 0)
     throw std::runtime_error(path + ": not a Spamformer training checkpoint");
   if (k != key)
-    throw std::runtime_error(path + ": checkpoint of another run (seed, batch size, epochs, "
-                                    "learning rate, model or data differ)");
+    throw std::runtime_error(path +
+                             ": checkpoint of another run (seed, batch size, epochs, "
+                             "learning rate, model or data differ)");
   in.read(reinterpret_cast<char*>(&s), sizeof s);
   int64_t t = 0;
   in.read(reinterpret_cast<char*>(&t), 8);
@@ -174,7 +175,8 @@ FinetuneResult finetune(const model::Model& start, const Dataset& train, const D
   const size_t bs = static_cast<size_t>(std::max(1, o.batch_size));
   const int64_t steps_per_epoch = static_cast<int64_t>((n + bs - 1) / bs);
   const int64_t total_steps = steps_per_epoch * o.epochs;
-  const int64_t warmup = static_cast<int64_t>(std::llround(o.warmup * static_cast<double>(total_steps)));
+  const int64_t warmup =
+      static_cast<int64_t>(std::llround(o.warmup * static_cast<double>(total_steps)));
   const uint64_t key = run_key(o, layout.total, n);
 
   State st;
@@ -199,7 +201,8 @@ FinetuneResult finetune(const model::Model& start, const Dataset& train, const D
     std::vector<float> prob(val.labels.size());
     std::vector<int> y(val.labels.size());
     for (size_t i = 0; i < prob.size(); ++i) {
-      prob[i] = model::spam_probability(c, std::span<const float>(vl.data() + i * k, static_cast<size_t>(k)));
+      prob[i] = model::spam_probability(
+          c, std::span<const float>(vl.data() + i * k, static_cast<size_t>(k)));
       y[i] = val.labels[i] == c.spam_label ? 1 : 0;
     }
     auc = roc_auc(prob, y);
@@ -233,7 +236,8 @@ FinetuneResult finetune(const model::Model& start, const Dataset& train, const D
       ++st.step_in_epoch;
       ++steps_this_run;
       double secs = std::chrono::duration<double>(Clock::now() - run_start).count();
-      double eps = static_cast<double>(steps_this_run * static_cast<int64_t>(bs)) / std::max(secs, 1e-9);
+      double eps =
+          static_cast<double>(steps_this_run * static_cast<int64_t>(bs)) / std::max(secs, 1e-9);
       if (progress && (st.step_in_epoch % 10 == 0 || st.step_in_epoch == steps_per_epoch)) {
         int64_t left = total_steps - st.step;
         if (o.max_steps >= 0) left = std::min(left, o.max_steps - st.step);

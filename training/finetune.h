@@ -39,7 +39,7 @@ struct FinetuneOptions {
   bool balanced = true;  // class weighting
   int patience = 2;      // epochs without a better validation loss
   uint64_t seed = 1;
-  std::string checkpoint;  // empty: none
+  std::string checkpoint;          // empty: none
   int64_t checkpoint_every = 200;  // steps (and at every epoch end)
   bool resume = false;
   int64_t max_steps = -1;  // stop after this many steps in total (the schedule is unchanged)

@@ -159,7 +159,8 @@ void attention_bwd(const T* q, const T* k, const T* v, const std::vector<int32_t
   for (size_t s = 0; s + 1 < offsets.size(); ++s) {
     const int start = offsets[s], len = offsets[s + 1] - offsets[s];
     const size_t row0 = static_cast<size_t>(start) * h;
-    if (scratch.size() < static_cast<size_t>(len) * len) scratch.resize(static_cast<size_t>(len) * len);
+    if (scratch.size() < static_cast<size_t>(len) * len)
+      scratch.resize(static_cast<size_t>(len) * len);
     T* ds = scratch.data();
     for (int hd = 0; hd < heads; ++hd) {
       const T* p = probs + p_off;

@@ -32,7 +32,8 @@ double schedule_lr(double peak, int64_t step, int64_t warmup, int64_t total) {
   if (total <= 0) return peak;
   if (warmup > 0 && step < warmup)
     return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
-  double left = static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+  double left =
+      static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup));
   return peak * std::max(0.0, std::min(1.0, left));
 }
 

@@ -147,9 +147,8 @@ void TokenCache::check_model(const model::Model& m) const {
     throw TokenCacheError("the token cache was made for another vocabulary than the model's");
   if (max_tokens != static_cast<uint32_t>(m.config.max_tokens) ||
       tail_tokens != static_cast<uint32_t>(m.config.tail_tokens))
-    throw TokenCacheError("the token cache was made with max_tokens " +
-                          std::to_string(max_tokens) + ", tail_tokens " +
-                          std::to_string(tail_tokens) + "; the model says " +
+    throw TokenCacheError("the token cache was made with max_tokens " + std::to_string(max_tokens) +
+                          ", tail_tokens " + std::to_string(tail_tokens) + "; the model says " +
                           std::to_string(m.config.max_tokens) + ", " +
                           std::to_string(m.config.tail_tokens) +
                           " (rerun prepare-data with this model)");

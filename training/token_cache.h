@@ -34,13 +34,13 @@ struct TokenCacheError : std::runtime_error {
 };
 
 struct CachedMessage {
-  uint8_t label = 0;     // 1 = spam
-  uint8_t split = 0;     // index into TokenCache::splits
-  uint16_t source = 0;   // index into TokenCache::sources
-  uint32_t index = 0;    // position in the listing it came from (manifest row order)
-  uint32_t flags = 0;    // sf::mail::Flag bits (+ bit 31: tokens truncated)
-  uint64_t offset = 0;   // first token in TokenCache::tokens
-  uint16_t length = 0;   // number of tokens, [CLS] and [SEP] included
+  uint8_t label = 0;    // 1 = spam
+  uint8_t split = 0;    // index into TokenCache::splits
+  uint16_t source = 0;  // index into TokenCache::sources
+  uint32_t index = 0;   // position in the listing it came from (manifest row order)
+  uint32_t flags = 0;   // sf::mail::Flag bits (+ bit 31: tokens truncated)
+  uint64_t offset = 0;  // first token in TokenCache::tokens
+  uint16_t length = 0;  // number of tokens, [CLS] and [SEP] included
 };
 
 inline constexpr uint32_t kTokensTruncatedFlag = 1u << 31;
