@@ -45,7 +45,8 @@ struct QuantOptions {
   bool graphs = true;                 // replay CUDA graphs for small batches
   int graph_max_tokens = 8192;        // largest token bucket that gets a graph
   int chunk_tokens = 0;               // > 0: run larger batches as sub-batches of whole sequences
-                                      // of at most this many tokens each
+                                      // of at most this many tokens each (slower on an
+                                      // H200, see kernels/NOTES.md)
   bool tensor_core_attention = true;  // false: the fp32 attention kernel for every head dim
   bool profile_ops = false;           // time every operation of directly launched runs with CUDA
                                       // events (adds a little time per op; graphs are not timed)

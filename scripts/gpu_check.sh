@@ -36,7 +36,7 @@ if [[ $mode == pack ]]; then
   build=${2:-build-cuda}
   carry=${3:-.device-carry}
   mkdir -p "$carry" && rm -rf "${carry:?}/lib"  # unpacked only on the device
-  for b in tests/test_cuda_backend tests/test_cuda_int8 kernels/bench_cuda service/spamformer; do
+  for b in tests/test_cuda_backend tests/test_cuda_int8 kernels/bench_cuda spamformer; do
     strip -o "$carry/$(basename "$b")" "$build/$b" || exit 1
   done
   tmp=$(mktemp -d)

@@ -3,6 +3,7 @@
 
 #ifdef SF_WITH_CUDA
 #include "kernels/cuda_backend.h"
+#include "kernels/quant_backend.h"
 #endif
 
 namespace sf::service {
@@ -17,13 +18,20 @@ bool cuda_built() {
 
 std::unique_ptr<model::Backend> make_backend(const std::string& kind, int cpu_threads) {
   if (kind == "cpu") return model::make_cpu_backend(cpu_threads);
-  if (kind != "auto" && kind != "cuda")
-    throw model::BackendError("unknown backend '" + kind + "' (expected auto, cpu or cuda)");
+  if (kind != "auto" && kind != "cuda" && kind != "cuda-int8")
+    throw model::BackendError("unknown backend '" + kind +
+                              "' (expected auto, cpu, cuda or cuda-int8)");
 #ifdef SF_WITH_CUDA
+  if (kind == "cuda-int8") {
+    if (cuda::device_count() == 0)
+      throw model::BackendError("backend 'cuda-int8': no CUDA GPU is visible");
+    return cuda::make_cuda_quant_backend(0);
+  }
   if (cuda::device_count() > 0) return cuda::make_cuda_backend(0);
   if (kind == "cuda") throw model::BackendError("backend 'cuda': no CUDA GPU is visible");
 #else
-  if (kind == "cuda") throw model::BackendError("backend 'cuda': this build has no CUDA backend");
+  if (kind != "auto")
+    throw model::BackendError("backend '" + kind + "': this build has no CUDA backend");
 #endif
   return model::make_cpu_backend(cpu_threads);
 }

@@ -76,6 +76,9 @@ socket = "unix:$work/milter.sock"
 reject_threshold = $2
 reject_text = "Spam refused by the test"
 EOF
+  # Empty the file here, synchronously: the background redirection truncates it
+  # only once the child runs, and the wait below must not see the last run's lines.
+  : >"$work/serve.out"
   "$bin" serve --config "$work/serve.toml" >"$work/serve.out" 2>>"$work/serve.err" &
   pid=$!
   for _ in $(seq 100); do grep -q "milter listening on unix" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
