@@ -828,4 +828,11 @@ Config config_from_json(const json& j) {
   return c;
 }
 
+Thresholds& thresholds_for(Config& c, Scope scope, const std::string& key) {
+  for (auto& t : c.thresholds)
+    if (t.scope == scope && t.key == key) return t.t;
+  c.thresholds.push_back({scope, key, {}});
+  return c.thresholds.back().t;
+}
+
 }  // namespace sf::rules

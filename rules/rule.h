@@ -166,6 +166,9 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+// The thresholds entry of (scope, key) in c, added (with nothing set) if absent.
+Thresholds& thresholds_for(Config& c, Scope scope, const std::string& key);
+
 // Validation and canonical form; each throws RuleError naming the bad value.
 Action normalize(Action a);
 Rule normalize(Rule r);

@@ -635,17 +635,12 @@ int run_what_if(const Parsed& p, Env& e) {
   auto [scope, key] = scope_of(p);
   if (p.has("spam") || p.has("suspect")) {
     any = true;
-    auto it = std::find_if(proposed.thresholds.begin(), proposed.thresholds.end(),
-                           [&](const auto& t) { return t.scope == scope && t.key == key; });
-    if (it == proposed.thresholds.end()) {
-      proposed.thresholds.push_back({scope, key, {}});
-      it = proposed.thresholds.end() - 1;
-    }
+    r::Thresholds& slot = r::thresholds_for(proposed, scope, key);
     for (const char* kind : {"spam", "suspect"}) {
       if (auto v = p.one(kind)) {
         std::optional<double> value;
         if (*v != "inherit") value = probability_value(std::string("--") + kind, *v);
-        (std::string(kind) == "spam" ? it->t.spam : it->t.suspect) = value;
+        (std::string(kind) == "spam" ? slot.spam : slot.suspect) = value;
       }
     }
   } else if (p.has("domain") || p.has("user")) {

@@ -218,14 +218,9 @@ AdminResult what_if_endpoint(r::Store& s, const AdminRequest& req) {
   auto [scope, key] = scope_of(j);
   if (j.contains("spam") || j.contains("suspect")) {
     any = true;
-    auto it = std::find_if(proposed.thresholds.begin(), proposed.thresholds.end(),
-                           [&](const auto& t) { return t.scope == scope && t.key == key; });
-    if (it == proposed.thresholds.end()) {
-      proposed.thresholds.push_back({scope, key, {}});
-      it = proposed.thresholds.end() - 1;
-    }
-    if (j.contains("spam")) it->t.spam = probability(j["spam"], "spam");
-    if (j.contains("suspect")) it->t.suspect = probability(j["suspect"], "suspect");
+    r::Thresholds& slot = r::thresholds_for(proposed, scope, key);
+    if (j.contains("spam")) slot.spam = probability(j["spam"], "spam");
+    if (j.contains("suspect")) slot.suspect = probability(j["suspect"], "suspect");
   } else if (scope != r::Scope::global) {
     throw r::RuleError("domain and user go with spam or suspect");
   }
