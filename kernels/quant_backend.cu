@@ -406,34 +406,7 @@ class QuantBackend final : public Backend {
   }
 
   // Throws BackendError naming the first problem; returns the longest sequence.
-  int validate(const Batch& batch) const {
-    const auto& off = batch.offsets;
-    if (off.empty() || off.front() != 0 || static_cast<size_t>(off.back()) != batch.tokens.size()) {
-      throw BackendError("batch offsets do not cover the packed tokens (" +
-                         std::to_string(off.size()) + " offsets, " +
-                         std::to_string(batch.tokens.size()) + " tokens)");
-    }
-    int max_len = 0;
-    for (size_t s = 0; s < batch.size(); ++s) {
-      const int32_t len = off[s + 1] - off[s];
-      if (len < 1 || len > config_.max_positions) {
-        throw BackendError("sequence " + std::to_string(s) + " has " + std::to_string(len) +
-                           " tokens; the model takes 1 to " +
-                           std::to_string(config_.max_positions));
-      }
-      max_len = std::max(max_len, static_cast<int>(len));
-      for (int32_t i = 0; i < len; ++i) {
-        const int32_t id = batch.tokens[static_cast<size_t>(off[s] + i)];
-        if (id < 0 || id >= config_.vocab_size) {
-          throw BackendError("sequence " + std::to_string(s) + ": token id " + std::to_string(id) +
-                             " at position " + std::to_string(i) +
-                             " is outside the vocabulary [0, " +
-                             std::to_string(config_.vocab_size) + ")");
-        }
-      }
-    }
-    return max_len;
-  }
+  int validate(const Batch& batch) const { return sf::model::validate_batch(batch, config_); }
 
   std::vector<Chunk> split(const Batch& batch) const {
     std::vector<Chunk> chunks;

@@ -68,6 +68,12 @@ class Backend {
   virtual void pooled(const Batch& batch, std::span<float> out) = 0;
 };
 
+// Checks a batch against the model before any backend runs it: offsets cover
+// the packed tokens, every sequence has 1..max_positions tokens, every id is in
+// the vocabulary. Throws BackendError naming the first problem (the caller's
+// fault); returns the longest sequence. Every backend calls this one check.
+int validate_batch(const Batch& batch, const Config& config);
+
 // The fp32 CPU reference backend (OpenBLAS). threads = 0: all cores.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
 

@@ -114,29 +114,7 @@ CpuEncoder::CpuEncoder(const Model& m, int threads) : config_(m.config) {
   head_b_ = take(m, "classifier.bias", {c.num_labels});
 }
 
-void CpuEncoder::validate(const Batch& batch) const {
-  const auto& off = batch.offsets;
-  if (off.empty() || off.front() != 0 || static_cast<size_t>(off.back()) != batch.tokens.size()) {
-    throw BackendError("batch offsets do not cover the packed tokens (" +
-                       std::to_string(off.size()) + " offsets, " +
-                       std::to_string(batch.tokens.size()) + " tokens)");
-  }
-  for (size_t s = 0; s < batch.size(); ++s) {
-    const int32_t len = off[s + 1] - off[s];
-    if (len < 1 || len > config_.max_positions) {
-      throw BackendError("sequence " + std::to_string(s) + " has " + std::to_string(len) +
-                         " tokens; the model takes 1 to " + std::to_string(config_.max_positions));
-    }
-    for (int32_t i = 0; i < len; ++i) {
-      const int32_t id = batch.tokens[static_cast<size_t>(off[s] + i)];
-      if (id < 0 || id >= config_.vocab_size) {
-        throw BackendError("sequence " + std::to_string(s) + ": token id " + std::to_string(id) +
-                           " at position " + std::to_string(i) + " is outside the vocabulary [0, " +
-                           std::to_string(config_.vocab_size) + ")");
-      }
-    }
-  }
-}
+void CpuEncoder::validate(const Batch& batch) const { validate_batch(batch, config_); }
 
 void CpuEncoder::forward(const Batch& batch, std::vector<float>& x) const {
   validate(batch);
